@@ -1,0 +1,54 @@
+"""State changes for staff accounts."""
+
+from django.db import transaction
+
+from wangge.accounts.models import ApiToken, Assignment, Role, Unit, User
+from wangge.audit.actions import record_audit
+
+
+def system_user(name: str = "system") -> User:
+    """A named user for background jobs, so every history row still says who."""
+    user, _ = User.objects.get_or_create(
+        username=f"system:{name}",
+        defaults={"display_name": f"系统({name})", "is_system": True, "is_active": False},
+    )
+    return user
+
+
+@transaction.atomic
+def grant_role(
+    user: User,
+    role: Role,
+    *,
+    actor: User | None,
+    cell=None,
+    unit: Unit | None = None,
+    is_deputy: bool = False,
+) -> Assignment:
+    assignment, _ = Assignment.objects.update_or_create(
+        user=user,
+        role=role,
+        cell=cell,
+        unit=unit,
+        defaults={"is_active": True, "is_deputy": is_deputy},
+    )
+    record_audit(
+        actor=actor,
+        action="grant_role",
+        obj=assignment,
+        detail={
+            "user": user.username,
+            "role": role,
+            "cell": getattr(cell, "code", None),
+            "unit": getattr(unit, "code", None),
+            "deputy": is_deputy,
+        },
+    )
+    return assignment
+
+
+@transaction.atomic
+def issue_token(user: User, *, name: str = "", actor: User | None = None) -> str:
+    token, raw = ApiToken.issue(user, name)
+    record_audit(actor=actor, action="issue_token", obj=token, detail={"user": user.username})
+    return raw

@@ -1,0 +1,43 @@
+"""`wangge demo`: migrate, load the demo county (idempotently) and serve it."""
+
+import contextlib
+import webbrowser
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from wangge.world import DEMO_PASSWORD
+
+
+class Command(BaseCommand):
+    help = "Migrate, load the demo jurisdiction (睢县) and serve on http://127.0.0.1:PORT"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-browser", action="store_true")
+        parser.add_argument("--no-serve", action="store_true", help="load the data and exit")
+
+    def handle(self, *args, port, no_browser, no_serve, **options):
+        from wangge.dashboards.demo import load_demo
+
+        call_command("migrate", verbosity=0, interactive=False)
+        summary = load_demo(stdout=self.stdout)
+        base = f"http://127.0.0.1:{port}"
+        self.stdout.write(self.style.SUCCESS(f"\nwangge demo: {summary}"))
+        self.stdout.write(f"  数据目录 data dir:    {settings.DATA_DIR}")
+        self.stdout.write(f"  派单队列 queue:       {base}/queue/")
+        self.stdout.write(f"  案件查询 tracking:    {base}/track/")
+        self.stdout.write(f"  接口文档 API docs:    {base}/api/docs")
+        self.stdout.write(f"  管理后台 admin:       {base}/admin/")
+        self.stdout.write(
+            f"  登录 logins (password {DEMO_PASSWORD}): dispatcher, urban_handler, "
+            "grid_worker_a1, township_dispatcher_a, supervisor, leader, admin"
+        )
+        if no_serve:
+            return
+        if not no_browser:
+            # No desktop browser on a server is fine.
+            with contextlib.suppress(Exception):
+                webbrowser.open(f"{base}/queue/")
+        call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)

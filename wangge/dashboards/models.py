@@ -1,0 +1,1 @@
+"""Read-only views over other apps: metrics and boards. No tables of its own yet."""

@@ -1,0 +1,101 @@
+"""The Chinese working-day calendar: State Council holidays and 调休 make-up working days.
+
+Deadlines count working time only. A working day is Monday–Friday unless the calendar marks it a
+holiday, plus any weekend day the calendar marks a make-up working day. Working hours run from
+WANGGE_WORKDAY_START to WANGGE_WORKDAY_END in Asia/Shanghai.
+"""
+
+import csv
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+BUILTIN = Path(__file__).parent / "data" / "holidays.csv"
+
+
+class WorkCalendar:
+    def __init__(self, rows: list[dict], start: time, end: time, tz: ZoneInfo):
+        self.holidays = {date.fromisoformat(r["date"]) for r in rows if r["kind"] == "holiday"}
+        self.makeup = {date.fromisoformat(r["date"]) for r in rows if r["kind"] == "workday"}
+        self.start, self.end, self.tz = start, end, tz
+        self.hours_per_day = (
+            datetime.combine(date.min, end) - datetime.combine(date.min, start)
+        ).total_seconds() / 3600
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.makeup:
+            return True
+        if day in self.holidays:
+            return False
+        return day.weekday() < 5
+
+    def _local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.tz)
+
+    def _day_bounds(self, day: date) -> tuple[datetime, datetime]:
+        return (
+            datetime.combine(day, self.start, tzinfo=self.tz),
+            datetime.combine(day, self.end, tzinfo=self.tz),
+        )
+
+    def add_working_hours(self, moment: datetime, hours: float) -> datetime:
+        """The moment `hours` of working time after `moment`."""
+        remaining = timedelta(hours=hours)
+        cur = self._local(moment)
+        while True:
+            day = cur.date()
+            if self.is_working_day(day):
+                begin, finish = self._day_bounds(day)
+                cur = max(cur, begin)
+                if cur < finish:
+                    available = finish - cur
+                    if remaining <= available:
+                        return cur + remaining
+                    remaining -= available
+            cur = datetime.combine(day + timedelta(days=1), self.start, tzinfo=self.tz)
+
+    def add_working_days(self, moment: datetime, days: int) -> datetime:
+        """`days` working days later, at the same working time (a report after hours counts from
+        the next working morning). 5 working days from Friday 10:00 is the next Friday 10:00."""
+        return self.add_working_hours(moment, days * self.hours_per_day)
+
+    def working_hours_between(self, a: datetime, b: datetime) -> float:
+        """Working time between two moments, in hours (0 if b <= a)."""
+        if b <= a:
+            return 0.0
+        a, b = self._local(a), self._local(b)
+        total = timedelta()
+        day = a.date()
+        while day <= b.date():
+            if self.is_working_day(day):
+                begin, finish = self._day_bounds(day)
+                lo, hi = max(begin, a), min(finish, b)
+                if hi > lo:
+                    total += hi - lo
+            day += timedelta(days=1)
+        return total.total_seconds() / 3600
+
+
+def _read(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@lru_cache(maxsize=1)
+def _calendar(extra_file: str, start: str, end: str, tz: str) -> WorkCalendar:
+    rows = _read(BUILTIN)
+    if extra_file:
+        rows += _read(Path(extra_file))
+    return WorkCalendar(rows, time.fromisoformat(start), time.fromisoformat(end), ZoneInfo(tz))
+
+
+def calendar() -> WorkCalendar:
+    return _calendar(
+        settings.WANGGE_HOLIDAYS_FILE,
+        settings.WANGGE_WORKDAY_START,
+        settings.WANGGE_WORKDAY_END,
+        settings.TIME_ZONE,
+    )

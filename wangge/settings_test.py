@@ -1,0 +1,6 @@
+"""Settings for the test suite: production settings plus a fast password hasher."""
+
+from wangge.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -1,5 +1,107 @@
 """Metrics (考核指标) for a grid subtree and a period: GET /api/v1/metrics."""
 
-from ninja import Router
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from ninja import Router, Schema
+
+from wangge.accounts.models import User
+from wangge.accounts.permissions import Perm, active_assignments
+from wangge.dashboards.metrics import case_metrics
+from wangge.grids.models import GridCell
+from wangge.lib.errors import InvalidInput, NotFound, PermissionDenied
 
 router = Router(tags=["metrics"])
+
+DEFAULT_DAYS = 30  # the period when none is asked for: the last 30 days, today included
+MAX_DAYS = 3 * 366
+
+
+class GridOut(Schema):
+    id: int
+    code: str
+    name: str
+    level: int
+
+
+class MetricsOut(Schema):
+    grid: GridOut
+    start: date
+    end: date  # inclusive
+    total: int
+    by_state: dict[str, int]
+    by_colour: dict[str, int]
+    dispatched: int
+    accepted: int
+    accepted_on_time: int
+    accept_on_time_rate: float | None
+    resolved: int
+    resolved_on_time: int
+    resolve_on_time_rate: float | None
+    mean_hours_to_accept: float | None
+    mean_hours_to_resolve: float | None
+    rated: int
+    by_satisfaction: dict[str, int]
+    satisfaction_rate: float | None
+    returned: int
+    return_rate: float | None
+    closed_at_grid: int
+    grid_closure_rate: float | None
+    escalated_cases: int
+    escalations: int
+
+
+def _user(request) -> User:
+    return request.auth if isinstance(request.auth, User) else request.user
+
+
+def _grid_for(user: User, ref: str | None) -> GridCell:
+    """The asked-for cell (id or code) if it lies in one of the user's metric scopes; else the
+    widest cell they hold. Out of scope answers like a missing cell: 404."""
+    assignments = active_assignments(user, Perm.VIEW_METRICS)
+    if not assignments:
+        raise PermissionDenied()
+    scopes = [a.cell for a in assignments if a.cell is not None]
+    if not scopes:
+        raise NotFound(_("No grid is within your scope."))
+    if not ref:
+        return min(scopes, key=lambda c: (c.level, c.path))
+    # Codes are administrative codes (6+ digits), so a code match is tried before an id.
+    match = Q(code=ref) | Q(pk=int(ref)) if ref.isdigit() else Q(code=ref)
+    found = sorted(GridCell.objects.filter(match), key=lambda c: c.code != ref)
+    cell = found[0] if found else None
+    if cell is None or not any(cell.is_within(scope) for scope in scopes):
+        raise NotFound(_("Grid not found."))
+    return cell
+
+
+def _period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
+    end = end or today
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise InvalidInput(fields={"start": str(_("The start must not be after the end."))})
+    if (end - start).days >= MAX_DAYS:
+        raise InvalidInput(fields={"start": str(_("The period may span at most three years."))})
+    return start, end
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+@router.get("", response=MetricsOut)
+def metrics(request, grid: str | None = None, start: date | None = None, end: date | None = None):
+    """Metrics of cases that happened in the grid's subtree and were reported in the period."""
+    user = _user(request)
+    cell = _grid_for(user, grid)
+    now = timezone.now()
+    start, end = _period(start, end, timezone.localdate(now))
+    numbers = case_metrics(
+        cell=cell,
+        start=_local_midnight(start),
+        end=_local_midnight(end + timedelta(days=1)),
+        now=now,
+    )
+    return {"grid": cell, "start": start, "end": end, **numbers.as_dict()}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Case as When_
+from django.db.models import Case as SqlCase
 from django.db.models import CharField, Q, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 
@@ -98,7 +98,7 @@ def with_colour(qs: QuerySet[Case], *, now: datetime) -> QuerySet[Case]:
     """Annotate `colour` in SQL, same rule as `deadline_colour`, so lists can filter on it."""
     running = Q(state__in=CLOCK_STATES, due_at__isnull=False)
     return qs.annotate(
-        colour=When_(
+        colour=SqlCase(
             When(running & Q(due_at__lte=now), then=Value(Colour.RED)),
             When(running & Q(warn_at__lte=now), then=Value(Colour.YELLOW)),
             When(running, then=Value(Colour.GREEN)),

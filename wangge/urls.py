@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("wangge.accounts.urls")),
     path("", include("wangge.cases.urls")),
 ]
 if settings.DEBUG:

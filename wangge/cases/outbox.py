@@ -1,90 +1,167 @@
 """Delivery of the notification outbox: a log backend by default, an HTTP webhook backend.
 
-A failed delivery is retried with backoff and stays visible; after the last attempt it is
-marked failed, never silently dropped.
+Actions write `Notification` rows in their transaction (`actions.notify`); the worker delivers
+them after commit. A failed delivery is retried with backoff and stays visible (`attempts`,
+`last_error`); after WANGGE_NOTIFY_MAX_ATTEMPTS it is marked failed, never silently dropped.
+
+Each row is claimed with a compare-and-set before it is sent, and sent outside any transaction:
+a slow webhook must not hold a database lock, and two workers must not send the same row.
+Delivery is at least once (a worker may die after sending, before recording); the webhook
+carries an `Idempotency-Key` so the receiver can drop a repeat.
 """
 
 import json
 import logging
+import urllib.error
 import urllib.request
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from wangge.cases.models import Notification, NotificationState
 
 log = logging.getLogger("wangge.notify")
 
+# A claimed row is left alone by other workers for this long; if the sender dies, it comes back.
+LEASE = timedelta(minutes=5)
+# Backoff after the n-th failure: 1, 2, 4, 8 … minutes, at most 6 hours.
+BACKOFF_MAX = timedelta(hours=6)
+WEBHOOK_TIMEOUT_SECONDS = 10
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(timedelta(minutes=2 ** (attempts - 1)), BACKOFF_MAX)
+
 
 def _send_log(note: Notification) -> None:
     log.info(
-        "notify %s case=%s unit=%s user=%s", note.kind, note.case_id, note.unit_id, note.user_id
+        "notify %s case=%s unit=%s user=%s payload=%s",
+        note.kind,
+        note.case_id,
+        note.unit_id,
+        note.user_id,
+        json.dumps(note.payload, ensure_ascii=False, sort_keys=True),
     )
+
+
+def webhook_body(note: Notification) -> dict:
+    """What the webhook receives: the outbox row, without personal data beyond ids."""
+    return {
+        "id": note.pk,
+        "kind": note.kind,
+        "case": note.case_id,
+        "unit": note.unit_id,
+        "user": note.user_id,
+        "payload": note.payload,
+        "created_at": note.created_at.isoformat() if note.created_at else None,
+    }
 
 
 def _send_webhook(note: Notification) -> None:
     url = settings.WANGGE_WEBHOOK_URL
     if not url.startswith(("http://", "https://")):
         raise RuntimeError("WANGGE_WEBHOOK_URL is not an http(s) URL")
-    body = json.dumps(
-        {
-            "id": note.pk,
-            "kind": note.kind,
-            "case": note.case_id,
-            "unit": note.unit_id,
-            "user": note.user_id,
-            "payload": note.payload,
-        },
-        ensure_ascii=False,
-    ).encode()
     req = urllib.request.Request(  # noqa: S310 - scheme checked above
         url,
-        data=body,
+        data=json.dumps(webhook_body(note), ensure_ascii=False).encode(),
         method="POST",
         headers={
             "Content-Type": "application/json; charset=utf-8",
             "Idempotency-Key": f"wangge-notification-{note.pk}",
         },
     )
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
-        if resp.status >= 300:
-            raise RuntimeError(f"webhook answered {resp.status}")
+    try:
+        with urllib.request.urlopen(req, timeout=WEBHOOK_TIMEOUT_SECONDS) as resp:  # noqa: S310
+            if not 200 <= resp.status < 300:
+                raise RuntimeError(f"webhook answered {resp.status}")
+    except urllib.error.HTTPError as exc:
+        # Keep the start of the receiver's answer: it usually says what was wrong.
+        detail = exc.read(300).decode("utf-8", "replace").strip()
+        raise RuntimeError(f"webhook answered {exc.code}: {detail}".rstrip(": ")) from None
 
 
 BACKENDS = {"log": _send_log, "webhook": _send_webhook}
 
 
-def deliver_due(*, now=None, limit: int = 200) -> int:
-    """Deliver pending notifications whose time has come; returns how many were sent."""
-    now = now or timezone.now()
-    send = BACKENDS[settings.WANGGE_NOTIFY_BACKEND]
-    sent = 0
-    ids = list(
-        Notification.objects.filter(state=NotificationState.PENDING, next_attempt_at__lte=now)
-        .order_by("id")
-        .values_list("pk", flat=True)[:limit]
+def backend():
+    try:
+        return BACKENDS[settings.WANGGE_NOTIFY_BACKEND]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"WANGGE_NOTIFY_BACKEND must be one of {sorted(BACKENDS)}, "
+            f"not {settings.WANGGE_NOTIFY_BACKEND!r}"
+        ) from None
+
+
+@dataclass
+class Delivery:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def _claim(note: Notification, *, now: datetime) -> bool:
+    """Compare-and-set: only the worker that moves `next_attempt_at` on may send the row."""
+    won = Notification.objects.filter(
+        pk=note.pk, state=NotificationState.PENDING, next_attempt_at=note.next_attempt_at
+    ).update(next_attempt_at=now + LEASE)
+    return won == 1
+
+
+def deliver_one(note: Notification, *, now: datetime, send=None) -> str:
+    """Try to send one claimed-or-not row; returns its state afterwards ('' if another worker
+    has it)."""
+    send = send or backend()
+    if not _claim(note, now=now):
+        return ""
+    attempts = note.attempts + 1
+    try:
+        send(note)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        if attempts >= settings.WANGGE_NOTIFY_MAX_ATTEMPTS:
+            state, next_at = NotificationState.FAILED, now
+            log.error(
+                "notification %s failed for good after %s attempts: %s", note.pk, attempts, error
+            )
+        else:
+            state, next_at = NotificationState.PENDING, now + backoff(attempts)
+            log.warning("notification %s attempt %s failed: %s", note.pk, attempts, error)
+        Notification.objects.filter(pk=note.pk).update(
+            attempts=attempts, last_error=error, state=state, next_attempt_at=next_at
+        )
+        return state
+    Notification.objects.filter(pk=note.pk).update(
+        attempts=attempts, state=NotificationState.SENT, sent_at=now, last_error=""
     )
-    for pk in ids:
-        with transaction.atomic():
-            note = Notification.objects.filter(pk=pk, state=NotificationState.PENDING).first()
-            if note is None:
-                continue
-            try:
-                send(note)
-            except Exception as exc:
-                note.attempts += 1
-                note.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                if note.attempts >= settings.WANGGE_NOTIFY_MAX_ATTEMPTS:
-                    note.state = NotificationState.FAILED
-                else:
-                    note.next_attempt_at = now + timedelta(minutes=2**note.attempts)
-                note.save(update_fields=["attempts", "last_error", "state", "next_attempt_at"])
-                continue
-            note.attempts += 1
-            note.state = NotificationState.SENT
-            note.sent_at = now
-            note.save(update_fields=["attempts", "state", "sent_at"])
-            sent += 1
-    return sent
+    return NotificationState.SENT
+
+
+def deliver_due(*, now: datetime | None = None, limit: int = 200) -> Delivery:
+    """Deliver pending notifications whose time has come, oldest first."""
+    now = now or timezone.now()
+    send = backend()
+    result = Delivery()
+    due = list(
+        Notification.objects.filter(
+            state=NotificationState.PENDING, next_attempt_at__lte=now
+        ).order_by("next_attempt_at", "id")[:limit]
+    )
+    for note in due:
+        state = deliver_one(note, now=now, send=send)
+        if state == NotificationState.SENT:
+            result.sent += 1
+        elif state == NotificationState.PENDING:
+            result.retrying += 1
+        elif state == NotificationState.FAILED:
+            result.failed += 1
+    return result
+
+
+def undelivered() -> QuerySet[Notification]:
+    """Everything not yet delivered, failed first: what an administrator must look at."""
+    return Notification.objects.exclude(state=NotificationState.SENT).order_by("state", "id")

@@ -1,5 +1,31 @@
-"""The JSON API under /api/v1/: one NinjaAPI, one router per app, errors in one shape."""
+"""The JSON API under /api/v1/: one NinjaAPI, one router per app, errors in one shape.
+
+Callers authenticate with `Authorization: Bearer <token>` (`wangge token create`) or the web
+session plus its CSRF token. Docs: /api/docs.
+"""
+
+from importlib.util import find_spec
 
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="wangge API", version="1", urls_namespace="api", docs_url="/docs")
+from wangge.accounts.auth import api_auth
+from wangge.cases.api import router as cases_router
+from wangge.lib.api_errors import StrictJsonParser, install_error_handlers
+
+api = NinjaAPI(
+    title="wangge API",
+    version="1",
+    urls_namespace="api",
+    docs_url="/docs",
+    auth=api_auth,
+    parser=StrictJsonParser(),
+)
+install_error_handlers(api)
+
+api.add_router("v1/cases", cases_router)
+
+# The metrics router is written beside this one; mount it once its module exists.
+if find_spec("wangge.dashboards.api") is not None:
+    from wangge.dashboards.api import router as metrics_router
+
+    api.add_router("v1/metrics", metrics_router)

@@ -1,0 +1,214 @@
+"""Request and response shapes of the case API. Inputs forbid unknown fields, so a typo in an
+integration is a 400 naming the field, not a silently ignored value."""
+
+from datetime import date, datetime
+
+from django.utils import timezone
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+from wangge.cases.deadlines import deadline_colour
+from wangge.cases.models import Audience, Case, CaseState, EventKind
+from wangge.lib.masking import mask_phone
+
+
+class In(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CaseIn(In):
+    """上报: one report from any channel. Give lon/lat, or `cell` (a grid code, as QR codes do)."""
+
+    title: str = Field(..., max_length=200)
+    description: str = Field("", max_length=5000)
+    channel: str
+    category: str | None = Field(None, description="category code, e.g. 0201")
+    priority: str = "normal"
+    lon: float | None = None
+    lat: float | None = None
+    cell: str | None = Field(None, description="grid code, for reports from a grid's QR code")
+    address: str = Field("", max_length=300)
+    reporter_name: str = Field("", max_length=50)
+    reporter_phone: str = Field("", max_length=20)
+    anonymous: bool = False
+    external_ref: str = Field("", max_length=100)
+
+
+class CaseFilters(Schema):
+    state: str | None = None
+    colour: str | None = Field(None, description="green, yellow or red")
+    grid: str | None = Field(None, description="grid id or code: that grid and everything under it")
+    unit: int | None = None
+    channel: str | None = None
+    category: str | None = Field(None, description="category code, with its subcategories")
+    reported_from: date | None = None
+    reported_to: date | None = None
+
+
+class VersionIn(In):
+    # The version the client saw: if the case moved since, the answer is 409, never a blind move.
+    version: int | None = None
+
+
+class DispatchIn(VersionIn):
+    unit_id: int | None = None
+    assignee_id: int | None = None
+    helpers: list[int] = Field(default_factory=list, description="unit ids of 协办 units")
+    due_at: datetime | None = None
+    note: str = ""
+
+
+class ReasonIn(VersionIn):
+    reason: str = ""
+
+
+class ResolveIn(VersionIn):
+    outcome: str
+    note: str = ""
+
+
+class RateIn(VersionIn):
+    satisfaction: str
+    comment: str = ""
+
+
+class SuperviseIn(In):
+    level: str = "command_centre"
+    demand: str = ""
+    due_at: datetime
+
+
+class RevealIn(In):
+    purpose: str = ""
+
+
+class Ref(Schema):
+    id: int
+    code: str
+    name: str
+
+
+class PersonOut(Schema):
+    id: int
+    name: str
+
+    @staticmethod
+    def resolve_name(obj) -> str:
+        return str(obj)
+
+
+class TaskOut(Schema):
+    unit: Ref
+    role: str
+    due_at: datetime
+    done_at: datetime | None
+
+
+class RecommendationOut(Schema):
+    router: str
+    candidates: list[dict]
+    chosen_unit_id: int | None
+    chosen_by_id: int | None
+    created_at: datetime
+
+
+class EventOut(Schema):
+    kind: str
+    label: str
+    audience: str
+    occurred_at: datetime
+    actor_name: str
+    from_state: str
+    to_state: str
+    reason: str
+    data: dict
+
+    @staticmethod
+    def resolve_label(obj) -> str:
+        return str(EventKind(obj.kind).label) if obj.kind in EventKind.values else obj.kind
+
+
+class CaseOut(Schema):
+    id: int
+    tracking_code: str
+    version: int
+    state: str
+    state_label: str
+    colour: str
+    title: str
+    description: str
+    channel: str
+    category: Ref | None
+    priority: str
+    external_ref: str
+    anonymous: bool
+    reporter_name: str
+    reporter_phone: str = Field(..., description="masked, e.g. 138****1234")
+    lon: float | None
+    lat: float | None
+    address: str
+    cell: Ref
+    handling_cell: Ref
+    location_flag: str
+    unit: Ref | None
+    assignee: PersonOut | None
+    reported_at: datetime
+    dispatched_at: datetime | None
+    accept_due_at: datetime | None
+    accepted_at: datetime | None
+    warn_at: datetime | None
+    due_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    outcome: str
+    resolution_note: str
+    satisfaction: str
+
+    @staticmethod
+    def resolve_state_label(obj: Case) -> str:
+        return str(CaseState(obj.state).label)
+
+    @staticmethod
+    def resolve_colour(obj: Case) -> str:
+        colour = getattr(obj, "colour", None)
+        return colour if colour is not None else deadline_colour(obj, now=timezone.now())
+
+    @staticmethod
+    def resolve_reporter_phone(obj: Case) -> str:
+        return mask_phone(obj.reporter_phone)
+
+
+class CaseDetailOut(CaseOut):
+    """One case with its timeline; `events` holds internal lines only for staff."""
+
+    events: list[EventOut]
+    tasks: list[TaskOut]
+    recommendation: RecommendationOut | None
+
+    @staticmethod
+    def resolve_events(obj: Case) -> list:
+        events = list(obj.events.all())
+        if not getattr(obj, "show_internal", False):
+            events = [e for e in events if e.audience == Audience.PUBLIC]
+        return events
+
+    @staticmethod
+    def resolve_tasks(obj: Case) -> list:
+        # "lead" sorts after "helper": descending puts 主办 first.
+        return list(obj.tasks.select_related("unit").order_by("-role", "unit__code"))
+
+    @staticmethod
+    def resolve_recommendation(obj: Case):
+        return getattr(obj, "recommendation", None)
+
+
+class RevealOut(Schema):
+    phone: str
+
+
+class AttachmentOut(Schema):
+    id: int
+    original_name: str
+    content_type: str
+    size: int
+    is_public: bool

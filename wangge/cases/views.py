@@ -189,11 +189,16 @@ def available_acts(user, case: Case) -> list[str]:
     return names
 
 
+def _form_kwargs(name: str, case: Case) -> dict:
+    # Several forms share field names on one page; ids must stay unique.
+    return {"initial": {"version": case.version}, "auto_id": f"id_{name}_%s"}
+
+
 def _render_case(request, case: Case, *, failed: str = "", failed_form=None, status: int = 200):
     buttons = []
     for name in available_acts(request.user, case):
         act = ACTS[name]
-        form = failed_form if name == failed else act.form(initial={"version": case.version})
+        form = failed_form if name == failed else act.form(**_form_kwargs(name, case))
         buttons.append({"name": name, "label": act.label, "form": form, "open": name == failed})
     events = list(case.events.all())
     context = {
@@ -220,7 +225,7 @@ def case_act(request, case_id: int, action: str):
     if act is None:
         raise Http404()
     case = _case_for(request.user, case_id, act.perm)
-    form = act.form(request.POST)
+    form = act.form(request.POST, auto_id=f"id_{action}_%s")
     if not form.is_valid():
         return _render_case(request, case, failed=action, failed_form=form, status=400)
     try:

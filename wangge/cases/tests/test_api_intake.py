@@ -5,12 +5,21 @@ import json
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from wangge.accounts.actions import grant_role
 from wangge.accounts.models import ApiToken, Role
 from wangge.cases.models import Case, CaseEvent
 from wangge.dispatch.models import DispatchRecommendation
 from wangge.world import centre_of
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after():
+    """LocaleMiddleware leaves the last request's language active in this thread; a test that
+    asked for English must not leave later tests speaking it."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -694,13 +694,14 @@ def _times(plan: Plan, steps: list[str], anchor_at: datetime | None, now: dateti
 
 
 class Loader:
+    """Tells each planned case's story through the case actions, at times in the past."""
+
     def __init__(self, world: World, staff: Staff, now: datetime):
         self.world, self.staff, self.now = world, staff, now
         self.clock = Clock(now)
         self.limits: dict = {}
         self.sensor = system_user("sensor")
         self.importer = system_user("import")
-        self.township_of = {g.pk: g.path.strip("/").split("/")[1] for g in world.grids}
 
     def _limits(self, category, priority):
         key = (category.code, priority)

@@ -34,6 +34,10 @@ class Command(BaseCommand):
             f"  登录 logins (password {DEMO_PASSWORD}): dispatcher, urban_handler, "
             "grid_worker_a1, township_dispatcher_a, supervisor, leader, admin"
         )
+        self.stdout.write(
+            "  网格员 grid workers: gw_<网格编码 grid code>; 承办人 handlers: h_<unit code>; "
+            "乡镇派单员 township dispatchers: td_<township code>"
+        )
         if no_serve:
             return
         if not no_browser:

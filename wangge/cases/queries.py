@@ -13,15 +13,23 @@ def scope_q(user, perm: Perm) -> Q | None:
     joint), and cases assigned to them. None means nothing."""
     scope = None
     for a in active_assignments(user, perm):
-        part = Q()
-        if a.cell is not None:
-            part &= Q(handling_cell__path__startswith=a.cell.path) | Q(
-                cell__path__startswith=a.cell.path
-            )
-        if a.unit is not None and a.role != Role.GRID_WORKER:
-            part &= Q(unit=a.unit) | Q(tasks__unit=a.unit)
-        if a.role == Role.GRID_WORKER:
-            part |= Q(assignee=user)
+        in_cell = (
+            Q(handling_cell__path__startswith=a.cell.path) | Q(cell__path__startswith=a.cell.path)
+            if a.cell is not None
+            else None
+        )
+        of_unit = Q(unit=a.unit) | Q(tasks__unit=a.unit) if a.unit is not None else None
+        if a.role == Role.UNIT_HANDLER:
+            # A unit's handlers work on their unit's cases, within their grid if they have one.
+            part = of_unit & in_cell if in_cell is not None and of_unit is not None else of_unit
+        elif a.role == Role.GRID_WORKER:
+            part = Q(assignee=user) | in_cell if in_cell is not None else Q(assignee=user)
+        else:
+            # Dispatchers, secretaries, supervisors and leaders watch a whole grid subtree; the
+            # unit on their assignment says where they sit, it does not narrow what they see.
+            part = in_cell if in_cell is not None else of_unit
+        if part is None:
+            continue
         scope = part if scope is None else scope | part
     return scope
 

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+from django.conf import settings
 from django.utils import translation
 
 from wangge.cases.models import CaseState
@@ -36,8 +37,10 @@ def test_every_chinese_entry_is_translated_and_none_is_fuzzy():
 
 
 def test_chinese_is_the_default_and_english_is_the_msgid():
-    assert str(CaseState.DISPATCHED.label) == "已派单"
-    assert CaseChangedMeanwhile().text() == "其他人刚刚处理了此案件，请刷新后重试。"
+    # The language a request would get without asking for one.
+    with translation.override(settings.LANGUAGE_CODE):
+        assert str(CaseState.DISPATCHED.label) == "已派单"
+        assert CaseChangedMeanwhile().text() == "其他人刚刚处理了此案件，请刷新后重试。"
     with translation.override("en"):
         assert str(CaseState.DISPATCHED.label) == "Dispatched"
 

@@ -6,7 +6,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
@@ -35,8 +34,6 @@ def chromium():
 @pytest.fixture
 def new_page(chromium, live_server, settings):
     """Open a page in a fresh browser context: its own cookies, Chinese as the browser language."""
-    # The stylesheet lives in wangge/static/, which settings.py does not list yet.
-    settings.STATICFILES_DIRS = [django_settings.BASE_DIR / "static"]
     contexts = []
 
     def _new_page():
@@ -59,7 +56,7 @@ def _log_in(page, username: str):
 def test_dispatcher_dispatches_a_new_case_and_the_public_page_follows(world, report, new_page):
     page = new_page()
     case = report("小区路灯不亮", reporter_name="李秀英", reporter_phone=PHONE)
-    _log_in(page, "secretary_a")
+    _log_in(page, "dispatcher")
 
     row = page.locator(f'tr[data-case="{case.pk}"]')
     expect(row.locator("td.state")).to_have_text("待受理")
@@ -77,7 +74,7 @@ def test_dispatcher_dispatches_a_new_case_and_the_public_page_follows(world, rep
     expect(resident.locator("#case-state")).to_have_text("已派单")
     body = resident.locator("body").inner_text()
     assert "县城市管理局" in body
-    for secret in [PHONE, "138****5678", "李秀英", world.secretary_a.display_name]:
+    for secret in [PHONE, "138****5678", "李秀英", world.dispatcher.display_name]:
         assert secret not in body
 
 
@@ -87,11 +84,11 @@ def test_a_case_past_its_deadline_shows_a_red_row(world, report, new_page):
     late = dispatch_case(
         report("井盖缺失", now=month_ago),
         unit=world.unit("urban"),
-        actor=world.secretary_a,
+        actor=world.dispatcher,
         now=month_ago,
     )
-    fresh = dispatch_case(report("路灯闪烁"), unit=world.unit("urban"), actor=world.secretary_a)
-    _log_in(page, "secretary_a")
+    fresh = dispatch_case(report("路灯闪烁"), unit=world.unit("urban"), actor=world.dispatcher)
+    _log_in(page, "dispatcher")
 
     late_row = page.locator(f'tr[data-case="{late.pk}"]')
     expect(late_row.locator(".chip")).to_have_text("已超时")

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -153,14 +152,19 @@ def _move(
     to = TRANSITIONS.get((step, case.state))
     if to is None:
         raise IllegalTransition(state=CaseState(case.state).label)
+    version = case.version + 1
     won = Case.objects.filter(pk=case.pk, version=case.version, state=case.state).update(
-        state=to, version=F("version") + 1, updated_at=now, **fields
+        state=to, version=version, updated_at=now, **fields
     )
     if won != 1:
         raise CaseChangedMeanwhile()
     before = case.state
+    # The compare-and-set proves our copy was current, so it can be updated in place
+    # instead of read back.
+    for name, value in fields.items():
+        setattr(case, name, value)
+    case.state, case.version, case.updated_at = to, version, now
     add_event(case, step, actor=actor, now=now, reason=reason, before=before, after=to, data=data)
-    case.refresh_from_db()
     return case
 
 
@@ -311,6 +315,7 @@ def dispatch_case(
         span = (due - now) * settings.WANGGE_WARN_SHARE
         warn_at = now + span
     accept_due = deadlines.accept_deadline(now, limits)
+    redispatch = case.state != CaseState.NEW
     case = _move(
         case,
         "dispatch",
@@ -332,7 +337,8 @@ def dispatch_case(
         due_at=due,
         accepted_at=None,
     )
-    CaseTask.objects.filter(case=case).delete()
+    if redispatch:  # tasks of an earlier dispatch are replaced by this one
+        CaseTask.objects.filter(case=case).delete()
     if unit is not None:
         CaseTask.objects.create(case=case, unit=unit, role=TaskRole.LEAD, due_at=due)
     for helper in helpers:
@@ -577,7 +583,7 @@ def escalate_case(case: Case, *, reason: str, actor: User, now: datetime | None 
         handling_cell=target,
         unit=None,
         assignee=None,
-        escalation_count=F("escalation_count") + 1,
+        escalation_count=case.escalation_count + 1,
         accept_due_at=None,
         warn_at=None,
         due_at=None,

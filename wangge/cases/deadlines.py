@@ -63,12 +63,16 @@ def add_limit(start: datetime, amount: float, unit: str) -> datetime:
     return cal.add_working_hours(start, amount)
 
 
+def warn_time(start: datetime, due: datetime) -> datetime:
+    """When the clock turns yellow: WANGGE_WARN_SHARE of the working time from start to due."""
+    allowed = calendar().working_hours_between(start, due)
+    return calendar().add_working_hours(start, allowed * settings.WANGGE_WARN_SHARE)
+
+
 def resolve_clock(start: datetime, limits: Limits) -> tuple[datetime, datetime]:
     """(warn_at, due_at) for a clock starting at `start`."""
     due = add_limit(start, limits.resolve, limits.resolve_unit)
-    allowed = calendar().working_hours_between(start, due)
-    warn = calendar().add_working_hours(start, allowed * settings.WANGGE_WARN_SHARE)
-    return warn, due
+    return warn_time(start, due), due
 
 
 def accept_deadline(start: datetime, limits: Limits) -> datetime:

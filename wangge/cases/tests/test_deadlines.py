@@ -6,7 +6,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from wangge.cases.actions import accept_case, dispatch_case, pause_case, resume_case, start_case
-from wangge.cases.deadlines import Colour, Limits, deadline_colour, limits_for, with_colour
+from wangge.cases.deadlines import (
+    Colour,
+    Limits,
+    deadline_colour,
+    limits_for,
+    warn_time,
+    with_colour,
+)
 from wangge.cases.models import Case, DeadlinePolicy, Priority, TimeUnit
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -175,3 +182,9 @@ def test_a_pause_outside_working_time_does_not_move_the_deadline(
     case = pause_case(case, reason="等待材料", actor=world.urban_handler, now=paused_from)
     case = resume_case(case, actor=world.urban_handler, now=resumed_at)
     assert case.due_at == due
+
+
+def test_the_yellow_share_counts_working_time_for_a_deadline_given_by_hand():
+    # Friday 16:00 → Tuesday 16:00 is 16 working hours; 80% of them (12 h 48 min) ends on
+    # Tuesday at 12:48, not at 80% of the four calendar days.
+    assert warn_time(at(3, 6, 16), at(3, 10, 16)) == at(3, 10, 12, 48)

@@ -1,11 +1,14 @@
 """The deadline sweep and the worker: late acceptance, warnings, overdue cases and 督办,
 each recorded once however often the sweep runs."""
 
+import threading
 from datetime import datetime, timedelta
 from io import StringIO
 from zoneinfo import ZoneInfo
 
+import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -19,6 +22,7 @@ from wangge.cases.models import (
 )
 from wangge.cases.sweep import SweepResult, record_overdue, sweep
 from wangge.cases.tasks import deliver_outbox
+from wangge.world import build_world
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -222,3 +226,44 @@ def test_worker_once_runs_the_database_task_queue(world, report, settings):
         "tasks=1 overdue_accept=0 warned=0 overdue=0 supervised=0 sent=0 retrying=0 failed=0"
     ]
     assert list(case.notifications.values_list("kind", "state")) == [("new_case", "sent")]
+
+
+@pytest.fixture
+def world_after_flush(django_db_blocker):
+    """A transactional test empties every table when it ends; put the shared world back for the
+    tests after it (set up before `transactional_db`, so torn down after its flush)."""
+    yield
+    with django_db_blocker.unblock():
+        build_world()
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="needs concurrent writers on separate connections; pytest-django's in-memory SQLite "
+    "reports a locked table instead of waiting, so run this on PostgreSQL",
+)
+def test_two_sweeps_at_once_record_one_overdue_and_open_one_order(
+    world_after_flush, transactional_db, world, report
+):
+    case = dispatched(world, report)
+    accept_case(case, actor=world.urban_handler, now=at(3, 2, 11))
+    start = threading.Barrier(2)
+    results: list[SweepResult] = []
+
+    def run():
+        try:
+            start.wait()
+            results.append(sweep(now=at(3, 9, 11)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(r.overdue for r in results) == [0, 1]
+    assert kinds(case) == ["report", "dispatch", "accept", "overdue", "supervise"]
+    assert SupervisionOrder.objects.filter(case=case).count() == 1
+    assert [n.kind for n in case.notifications.all()] == ["new_case", "overdue", "supervision"]

@@ -1,16 +1,19 @@
 """`wangge worker`: the background worker.
 
-Every round it runs the tasks queued in the django-tasks database backend (outbox nudges from
-`actions.notify`), sweeps the deadlines and delivers the notifications that are due; then it
-waits `--interval` seconds. `--once` runs one round and exits (for cron and tests).
+It runs the tasks queued in the django-tasks database backend as they come (checking every
+`--poll` seconds; `actions.notify` queues an outbox delivery after each commit), and every
+`--interval` seconds it sweeps the deadlines and delivers whatever notifications are due, so
+nothing waits on a lost nudge. `--once` runs the queue, one sweep and one delivery, then exits
+(for cron and tests).
 
-SIGTERM or SIGINT ends the loop after the current round (or the current task); a second signal
+SIGTERM or SIGINT ends the loop after the current step (or the current task); a second signal
 while a task runs stops at once, as django-tasks' own worker does.
 """
 
 import logging
 import signal
 import threading
+import time
 from dataclasses import astuple
 
 from django.core.management.base import BaseCommand, CommandError
@@ -22,8 +25,8 @@ from django_tasks_db.management.commands.db_worker import Worker as DBWorker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from wangge.cases.outbox import deliver_due
-from wangge.cases.sweep import sweep
+from wangge.cases.outbox import Delivery, deliver_due
+from wangge.cases.sweep import SweepResult, sweep
 
 log = logging.getLogger("wangge.worker")
 
@@ -51,6 +54,12 @@ class Command(BaseCommand):
             default=60.0,
             help="Seconds between rounds (default: %(default)s).",
         )
+        parser.add_argument(
+            "--poll",
+            type=_interval,
+            default=1.0,
+            help="Seconds between checks of the task queue (default: %(default)s).",
+        )
         parser.add_argument("--once", action="store_true", help="Run one round, then exit.")
         parser.add_argument(
             "--queue-name",
@@ -58,7 +67,7 @@ class Command(BaseCommand):
             help="django-tasks queues to run, comma-separated (default: %(default)s).",
         )
 
-    def handle(self, *args, interval: float, once: bool, queue_name: str, **options):
+    def handle(self, *args, interval: float, poll: float, once: bool, queue_name: str, **options):
         self.verbosity = options.get("verbosity", 1)
         self.queues = queue_name.split(",")
         self.worker_id = f"wangge-{get_random_string(12)}"
@@ -71,14 +80,22 @@ class Command(BaseCommand):
                 raise CommandError(f"worker round failed: {exc}") from exc
             return
         self._install_signals()
-        log.info("worker %s started, interval %ss", self.worker_id, interval)
+        log.info("worker %s started, sweeping every %ss", self.worker_id, interval)
+        next_round = time.monotonic()
         while not self.stopping.is_set():
             try:
-                self.run_round(always_report=False)
+                if time.monotonic() >= next_round:
+                    next_round = time.monotonic() + interval
+                    self.run_round(always_report=False)
+                else:
+                    _drop_stale_connections()
+                    ran = self.run_queued_tasks()
+                    if ran:
+                        self.report(ran, SweepResult(), Delivery())
             except Exception:
                 # A database restart or a bad row must not kill the worker; the next round retries.
                 log.exception("worker round failed")
-            self.stopping.wait(interval)
+            self.stopping.wait(min(poll, max(next_round - time.monotonic(), 0)))
         log.info("worker %s stopped", self.worker_id)
 
     def _install_signals(self) -> None:

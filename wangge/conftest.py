@@ -1,8 +1,17 @@
 """Shared fixtures: the demo world built through actions, with its personas."""
 
 import pytest
+from django.utils import translation
 
 from wangge.world import World, build_world
+
+
+@pytest.fixture(autouse=True)
+def _default_language_afterwards():
+    """LocaleMiddleware leaves the last request's language active in the thread; a test that
+    asked for English must not leave the next one speaking it."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(scope="session")

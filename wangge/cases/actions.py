@@ -127,8 +127,15 @@ def notify(
         next_attempt_at=now,
         dedupe_key=dedupe_key,
     )
-    transaction.on_commit(_wake_worker)
+    _wake_worker_after_commit()
     return note
+
+
+def _wake_worker_after_commit():
+    """One nudge per transaction, however many notifications it queued."""
+    pending = transaction.get_connection().run_on_commit
+    if not any(entry[1] is _wake_worker for entry in pending):
+        transaction.on_commit(_wake_worker)
 
 
 def _wake_worker():

@@ -4,26 +4,16 @@ personal data, attachments, and the web session with its CSRF check."""
 import json
 from datetime import timedelta
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 from django.utils import timezone
 
-from wangge.accounts.actions import grant_role
-from wangge.accounts.models import ApiToken, Role
+from wangge.accounts.models import ApiToken
 from wangge.audit.models import PersonalDataAccess
 from wangge.cases.actions import dispatch_case, report_case
 from wangge.cases.models import Attachment, Case, Channel
 from wangge.dispatch.models import DispatchRecommendation
-
-
-@pytest.fixture
-def dispatchers(world):
-    """County-wide dispatchers; see test_api_intake.dispatchers for why the extra grant."""
-    for user in (world.dispatcher, world.dispatcher_2):
-        grant_role(user, Role.DISPATCHER, actor=None, cell=world.county)
-    return world
 
 
 def api(user) -> Client:
@@ -42,7 +32,7 @@ def ids(response) -> list[int]:
     return sorted(c["id"] for c in response.json()["items"])
 
 
-def test_filters_by_state_colour_grid_channel_category_and_date(dispatchers, world, report):
+def test_filters_by_state_colour_grid_channel_category_and_date(world, report):
     now = timezone.now()
     green = report("路灯不亮", category="0201")
     dispatch_case(green, actor=world.dispatcher, unit=world.unit("urban"))
@@ -97,7 +87,7 @@ def test_a_grid_worker_lists_only_cases_in_their_grid(world, report):
 
 
 def test_the_detail_masks_the_phone_shows_staff_the_internal_timeline_and_reveal_is_logged(
-    dispatchers, world, report
+    world, report
 ):
     case = report("噪音扰民", reporter_name="张三", reporter_phone="13812341234")
     client = api(world.dispatcher)
@@ -129,7 +119,7 @@ def test_a_handler_cannot_reveal_the_phone(world, report):
     assert PersonalDataAccess.objects.count() == 0
 
 
-def test_manual_joint_dispatch_records_lead_helpers_and_the_choice(dispatchers, world, report):
+def test_manual_joint_dispatch_records_lead_helpers_and_the_choice(world, report):
     case = report("积水严重")  # no category: the rules suggest nothing
     client = api(world.dispatcher)
     bad = post(client, f"/{case.pk}/dispatch", {"unit_id": 999999})
@@ -160,9 +150,7 @@ def test_manual_joint_dispatch_records_lead_helpers_and_the_choice(dispatchers, 
     )
 
 
-def test_a_stale_version_or_an_impossible_move_answers_409_and_changes_nothing(
-    dispatchers, world, report
-):
+def test_a_stale_version_or_an_impossible_move_answers_409_and_changes_nothing(world, report):
     case = report("路灯不亮")
     client = api(world.dispatcher)
     stale = post(
@@ -177,9 +165,7 @@ def test_a_stale_version_or_an_impossible_move_answers_409_and_changes_nothing(
     assert (case.state, case.version, [e.kind for e in case.events.all()]) == ("new", 1, ["report"])
 
 
-def test_return_pause_resume_escalate_reopen_and_supervise_through_the_api(
-    dispatchers, world, report
-):
+def test_return_pause_resume_escalate_reopen_and_supervise_through_the_api(world, report):
     case = report("楼道杂物", category="0302")
     dispatch_case(case, actor=world.dispatcher, assignee=world.grid_worker_a1)
     worker, dispatcher = api(world.grid_worker_a1), api(world.dispatcher)
@@ -243,7 +229,7 @@ def test_attachments_are_stored_within_the_size_and_type_limits(world, report, s
     assert [a.original_name for a in Attachment.objects.filter(case=case)] == ["现场.png"]
 
 
-def test_the_web_session_works_and_must_pass_the_csrf_check_to_write(dispatchers, world, report):
+def test_the_web_session_works_and_must_pass_the_csrf_check_to_write(world, report):
     case = report("路灯不亮")
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(world.dispatcher)

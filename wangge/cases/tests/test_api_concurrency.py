@@ -8,8 +8,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from wangge.accounts.actions import grant_role
-from wangge.accounts.models import ApiToken, Role
+from wangge.accounts.models import ApiToken
 from wangge.cases.actions import report_case
 from wangge.cases.models import Case, Channel
 from wangge.world import build_world
@@ -31,8 +30,6 @@ def world_after_flush(django_db_blocker):
 )
 def test_two_dispatchers_at_once_exactly_one_wins(world_after_flush, transactional_db):
     world = build_world()
-    for user in (world.dispatcher, world.dispatcher_2):  # see test_api_intake.dispatchers
-        grant_role(user, Role.DISPATCHER, actor=None, cell=world.county)
     case, _ = report_case(channel=Channel.HOTLINE, title="路灯不亮", actor=None, cell=world.grid_a1)
     targets = [(world.dispatcher, world.unit("urban")), (world.dispatcher_2, world.unit("water"))]
     tokens = [ApiToken.issue(user)[1] for user, _ in targets]

@@ -5,31 +5,11 @@ import json
 
 import pytest
 from django.test import Client
-from django.utils import translation
 
-from wangge.accounts.actions import grant_role
-from wangge.accounts.models import ApiToken, Role
+from wangge.accounts.models import ApiToken
 from wangge.cases.models import Case, CaseEvent
 from wangge.dispatch.models import DispatchRecommendation
 from wangge.world import centre_of
-
-
-@pytest.fixture(autouse=True)
-def _default_language_after():
-    """LocaleMiddleware leaves the last request's language active in this thread; a test that
-    asked for English must not leave later tests speaking it."""
-    yield
-    translation.deactivate()
-
-
-@pytest.fixture
-def dispatchers(world):
-    """The centre's dispatchers act county-wide. Their world assignment pairs the county with
-    unit=centre, which cases.queries.scope_q currently intersects (nothing new is visible), so
-    grant the county scope on its own; harmless once scope_q unions the two."""
-    for user in (world.dispatcher, world.dispatcher_2):
-        grant_role(user, Role.DISPATCHER, actor=None, cell=world.county)
-    return world
 
 
 def api(user, **extra) -> Client:
@@ -61,7 +41,7 @@ CHANNELS = [
 
 @pytest.mark.parametrize(("channel", "reporter", "category", "handler", "routed"), CHANNELS)
 def test_every_channel_runs_the_whole_loop_through_the_api(
-    dispatchers, world, channel, reporter, category, handler, routed
+    world, channel, reporter, category, handler, routed
 ):
     body = intake(
         world,

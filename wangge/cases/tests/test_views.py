@@ -4,22 +4,13 @@ public tracking page. Model labels are asserted in Chinese, the default language
 import re
 from datetime import timedelta
 
-import pytest
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from wangge.cases.actions import dispatch_case, return_case
 from wangge.cases.models import Case, CaseState
 from wangge.world import DEMO_PASSWORD
 
 PHONE = "13812345678"
-
-
-@pytest.fixture(autouse=True)
-def _default_language_afterwards():
-    """The test client serves requests in this thread: an English request would leave English
-    active for the tests that run next."""
-    yield
-    translation.deactivate()
 
 
 def _row(html: str, case: Case) -> str:

@@ -22,6 +22,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def world_after_flush(django_db_blocker):
+    """A transactional test empties every table when it ends; put the shared world back for the
+    tests after it (request it before `transactional_db`, so it is torn down after the flush)."""
+    yield
+    with django_db_blocker.unblock():
+        build_world()
+
+
+@pytest.fixture
 def world(db) -> World:
     from wangge.grids.locate import invalidate
 

@@ -319,8 +319,7 @@ def dispatch_case(
         if due_at <= now:
             raise InvalidInput(fields={"due_at": _("The deadline must be in the future.")})
         due = due_at
-        span = (due - now) * settings.WANGGE_WARN_SHARE
-        warn_at = now + span
+        warn_at = deadlines.warn_time(now, due)
     accept_due = deadlines.accept_deadline(now, limits)
     redispatch = case.state != CaseState.NEW
     case = _move(
@@ -536,7 +535,7 @@ def reopen_case(
         outcome="",
         accepted_at=None,
     )
-    _open_supervision(
+    open_supervision(
         case=case,
         unit=case.unit,
         level=SupervisionLevel.COMMAND_CENTRE,
@@ -605,7 +604,9 @@ def escalate_case(case: Case, *, reason: str, actor: User, now: datetime | None 
 # --- 督办, 批办, replies ----------------------------------------------------------------------
 
 
-def _open_supervision(*, case, unit, level, demand, due_at, actor, now, dedupe_key=None):
+def open_supervision(*, case, unit, level, demand, due_at, actor, now, dedupe_key=None):
+    """督办 order in the caller's transaction; the sweep passes a dedupe key so an automatic
+    order is opened once per deadline."""
     order = SupervisionOrder.objects.create(
         case=case,
         unit=unit,
@@ -652,7 +653,7 @@ def supervise_case(
     _require(demand, "demand", _("State the demand."))
     if due_at <= now:
         raise InvalidInput(fields={"due_at": _("The deadline must be in the future.")})
-    return _open_supervision(
+    return open_supervision(
         case=case, unit=case.unit, level=level, demand=demand, due_at=due_at, actor=actor, now=now
     )
 
@@ -670,7 +671,7 @@ def supervise_unit(
     """督办 on a unit as a whole (for example its overdue rate)."""
     now = _now(now)
     _require(demand, "demand", _("State the demand."))
-    return _open_supervision(
+    return open_supervision(
         case=None, unit=unit, level=level, demand=demand, due_at=due_at, actor=actor, now=now
     )
 

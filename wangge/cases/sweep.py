@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from wangge.accounts.actions import system_user
 from wangge.accounts.models import User
 from wangge.cases import deadlines
-from wangge.cases.actions import _open_supervision, add_event, notify
+from wangge.cases.actions import add_event, notify, open_supervision
 from wangge.cases.models import Case, CaseEvent, CaseState, EventKind, SupervisionLevel
 from wangge.lib.workdays import calendar
 
@@ -134,7 +134,7 @@ def record_overdue(case: Case, *, now: datetime, actor: User | None = None) -> b
         payload={"tracking_code": case.tracking_code, "title": case.title, **data},
         dedupe_key=f"notify:{dedupe_key(EventKind.OVERDUE, case)}",
     )
-    _open_supervision(
+    open_supervision(
         case=case,
         unit=case.unit,
         level=SupervisionLevel.COMMAND_CENTRE,

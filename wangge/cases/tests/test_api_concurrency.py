@@ -14,15 +14,6 @@ from wangge.cases.models import Case, Channel
 from wangge.world import build_world
 
 
-@pytest.fixture
-def world_after_flush(django_db_blocker):
-    """A transactional test empties every table when it ends; put the shared world back so the
-    tests after it find it (this fixture is set up before, so torn down after, the flush)."""
-    yield
-    with django_db_blocker.unblock():
-        build_world()
-
-
 @pytest.mark.skipif(
     connection.vendor == "sqlite",
     reason="needs concurrent writers on separate connections; pytest-django's SQLite test "

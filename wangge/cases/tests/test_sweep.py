@@ -22,7 +22,6 @@ from wangge.cases.models import (
 )
 from wangge.cases.sweep import SweepResult, record_overdue, sweep
 from wangge.cases.tasks import deliver_outbox
-from wangge.world import build_world
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -226,15 +225,6 @@ def test_worker_once_runs_the_database_task_queue(world, report, settings):
         "tasks=1 overdue_accept=0 warned=0 overdue=0 supervised=0 sent=0 retrying=0 failed=0"
     ]
     assert list(case.notifications.values_list("kind", "state")) == [("new_case", "sent")]
-
-
-@pytest.fixture
-def world_after_flush(django_db_blocker):
-    """A transactional test empties every table when it ends; put the shared world back for the
-    tests after it (set up before `transactional_db`, so torn down after its flush)."""
-    yield
-    with django_db_blocker.unblock():
-        build_world()
 
 
 @pytest.mark.skipif(

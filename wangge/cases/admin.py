@@ -19,8 +19,14 @@ class CategoryAdmin(admin.ModelAdmin):
 
 @admin.register(DeadlinePolicy)
 class DeadlinePolicyAdmin(admin.ModelAdmin):
-    list_display = ["category", "priority", "accept_limit", "accept_unit", "resolve_limit",
-                    "resolve_unit"]
+    list_display = [
+        "category",
+        "priority",
+        "accept_limit",
+        "accept_unit",
+        "resolve_limit",
+        "resolve_unit",
+    ]
 
 
 class CaseEventInline(admin.TabularInline):

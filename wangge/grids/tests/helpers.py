@@ -6,6 +6,7 @@ import json
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 
 def box(x0, y0, x1, y1) -> dict:
@@ -53,14 +54,16 @@ def write(tmp_path, data, name="grid.geojson") -> str:
 
 
 def run(*args) -> tuple[str, str]:
+    """Run `wangge grids …` in English (the msgids; Chinese is the translators' concern)."""
     out, err = io.StringIO(), io.StringIO()
-    call_command("grids", *args, stdout=out, stderr=err)
+    with translation.override("en"):
+        call_command("grids", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 
 def refused(*args) -> tuple[str, list[str]]:
     """Run a command that must fail: (its error, the lines it printed on stderr)."""
     err = io.StringIO()
-    with pytest.raises(CommandError) as error:
+    with translation.override("en"), pytest.raises(CommandError) as error:
         call_command("grids", *args, stdout=io.StringIO(), stderr=err)
     return str(error.value), err.getvalue().splitlines()

@@ -115,7 +115,8 @@ def notify(
     now: datetime,
     dedupe_key: str | None = None,
 ) -> Notification | None:
-    """Queue a message in the outbox; the worker delivers it after commit and retries failures."""
+    """Queue a message in the outbox. It leaves with the commit or not at all: the worker polls
+    the outbox every second (`wangge worker --poll`), delivers and retries failures."""
     if dedupe_key and Notification.objects.filter(dedupe_key=dedupe_key).exists():
         return None
     note = Notification.objects.create(
@@ -127,22 +128,7 @@ def notify(
         next_attempt_at=now,
         dedupe_key=dedupe_key,
     )
-    _wake_worker_after_commit()
     return note
-
-
-def _wake_worker_after_commit():
-    """One nudge per transaction, however many notifications it queued."""
-    pending = transaction.get_connection().run_on_commit
-    if not any(entry[1] is _wake_worker for entry in pending):
-        transaction.on_commit(_wake_worker)
-
-
-def _wake_worker():
-    # A nudge only: the committed outbox row is the promise, the worker's poll the safety net.
-    from wangge.cases.tasks import wake_delivery
-
-    wake_delivery()
 
 
 def _move(

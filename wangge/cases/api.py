@@ -8,6 +8,7 @@ case they can see but whose move their role does not allow answers 403.
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -70,7 +71,12 @@ def _case(request, case_id: int, perm: Perm, version: int | None = None) -> Case
 def _category(code: str | None, field: str = "category") -> Category | None:
     if not code:
         return None
-    category = Category.objects.filter(code=code.strip(), is_active=True).first()
+    # The chain up to 一级 with owners, for routing and deadline policies without more reads.
+    category = (
+        Category.objects.select_related("owner", "parent__owner", "parent__parent__owner")
+        .filter(code=code.strip(), is_active=True)
+        .first()
+    )
     if category is None:
         raise InvalidInput(fields={field: _("Unknown category.")})
     return category
@@ -108,26 +114,32 @@ def report(
     user = request.auth
     _require_perm(user, Perm.REPORT_CASE)
     key = idempotency_key or (payload.external_ref if payload.channel == Channel.IMPORT else None)
-    case, created = actions.report_case(
-        channel=payload.channel,
-        title=payload.title,
-        description=payload.description,
-        idempotency_key=key or None,
-        lon=payload.lon,
-        lat=payload.lat,
-        address=payload.address,
-        cell=_grid(payload.cell, "cell"),
-        category=_category(payload.category),
-        priority=payload.priority,
-        reporter_name=payload.reporter_name,
-        reporter_phone=payload.reporter_phone,
-        anonymous=payload.anonymous,
-        external_ref=payload.external_ref,
-        actor=user,
-    )
+    # Report and rule dispatch commit together: one transaction, nothing half-done.
+    with transaction.atomic():
+        case, created = actions.report_case(
+            channel=payload.channel,
+            title=payload.title,
+            description=payload.description,
+            idempotency_key=key or None,
+            lon=payload.lon,
+            lat=payload.lat,
+            address=payload.address,
+            cell=_grid(payload.cell, "cell"),
+            category=_category(payload.category),
+            priority=payload.priority,
+            reporter_name=payload.reporter_name,
+            reporter_phone=payload.reporter_phone,
+            anonymous=payload.anonymous,
+            external_ref=payload.external_ref,
+            actor=user,
+        )
+        if created:
+            case = auto_dispatch(case, actor=system_user(RULES_ACTOR))
     if created:
-        auto_dispatch(case, actor=system_user(RULES_ACTOR))
-    return Status(201 if created else 200, _detail(case.pk, user))
+        # Answer from what was just written instead of reading it back.
+        case.show_internal = bool(roles_of(user))
+        return Status(201, case)
+    return Status(200, _detail(case.pk, user))
 
 
 def _filtered(qs: QuerySet[Case], f: CaseFilters) -> QuerySet[Case]:

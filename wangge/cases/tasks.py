@@ -1,15 +1,12 @@
 """Background tasks (django-tasks, database backend; run by `wangge worker`).
 
-The tasks are nudges: the committed outbox rows and the deadlines on the cases are the truth,
-and the worker's periodic round does the same work if a task is lost.
+The worker also polls the outbox and sweeps on its own; these tasks let other code ask for a
+delivery or a sweep now. The committed outbox rows and the deadlines on the cases are the truth.
 """
 
 import dataclasses
-import logging
 
 from django_tasks import task
-
-log = logging.getLogger("wangge")
 
 
 @task()
@@ -24,11 +21,3 @@ def sweep_deadlines() -> dict:
     from wangge.cases.sweep import sweep
 
     return dataclasses.asdict(sweep())
-
-
-def wake_delivery() -> None:
-    """Ask the worker to deliver now; if enqueueing fails the periodic poll still delivers."""
-    try:
-        deliver_outbox.enqueue()
-    except Exception:
-        log.warning("could not enqueue outbox delivery", exc_info=True)

@@ -96,13 +96,16 @@ def _candidates(case: Case) -> list[dict]:
     return []
 
 
+def _route(case: Case) -> list[dict]:
+    # Reasons are stored once, in the deployment's language, whoever's request made them.
+    with translation.override(settings.LANGUAGE_CODE):
+        return _candidates(case)
+
+
 @transaction.atomic
 def route_case(case: Case) -> DispatchRecommendation:
     """智能分派: suggest where the case should go, and keep the suggestion with its reasons."""
-    # Reasons are stored once, in the deployment's language, whoever's request made them.
-    with translation.override(settings.LANGUAGE_CODE):
-        candidates = _candidates(case)
-    return DispatchRecommendation.objects.create(case=case, router=ROUTER, candidates=candidates)
+    return DispatchRecommendation.objects.create(case=case, router=ROUTER, candidates=_route(case))
 
 
 @transaction.atomic
@@ -117,23 +120,38 @@ def record_choice(
     return rec
 
 
+def _owner_unit(case: Case, unit_id: int) -> Unit:
+    # The owner was loaded with the category chain; avoid reading it again.
+    for node in case.category.lineage() if case.category else []:
+        if node.owner_id == unit_id:
+            return node.owner
+    return Unit.objects.get(pk=unit_id)
+
+
 def auto_dispatch(case: Case, *, actor: User, now: datetime | None = None) -> Case:
     """Route the case and dispatch it at once when the rule is certain; otherwise leave it
-    待受理 for a dispatcher, the suggestion waiting beside it."""
-    with transaction.atomic():
-        rec = route_case(case)
-        top = next((c for c in rec.candidates if c.get("certain")), None)
-        if top is None or case.state != CaseState.NEW:
-            return case
-        unit = Unit.objects.get(pk=top["unit"]) if top["unit"] else None
-        assignee = User.objects.get(pk=top["assignee"]) if top["assignee"] else None
+    待受理 for a dispatcher, the suggestion waiting beside it. The suggestion is written once,
+    with the choice on it."""
+    candidates = _route(case)
+    top = next((c for c in candidates if c.get("certain")), None)
+    if top is None or case.state != CaseState.NEW:
+        case.recommendation = DispatchRecommendation.objects.create(
+            case=case, router=ROUTER, candidates=candidates
+        )
+        return case
+    unit = _owner_unit(case, top["unit"]) if top["unit"] else None
+    assignee = User.objects.get(pk=top["assignee"]) if top["assignee"] else None
     try:
         with transaction.atomic():
             case = dispatch_case(case, actor=actor, unit=unit, assignee=assignee, now=now)
-            record_choice(case, unit=unit, actor=actor, recommendation=rec)
+            chosen = {"chosen_unit": unit, "chosen_by": actor if actor and actor.pk else None}
     except Conflict:
         # A dispatcher acted first; their choice stands and the suggestion stays on record.
         case.refresh_from_db()
+        chosen = {}
+    case.recommendation = DispatchRecommendation.objects.create(
+        case=case, router=ROUTER, candidates=candidates, **chosen
+    )
     return case
 
 

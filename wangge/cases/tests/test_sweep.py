@@ -99,7 +99,7 @@ def test_a_red_case_opens_supervision_exactly_once_when_the_sweep_runs_twice(wor
         at(3, 9, 10),
         at(3, 10, 10),  # one working day to answer
         "open",
-        "Overdue since 2026-03-09 10:00: resolve the case and explain the delay.",
+        "已于 2026-03-09 10:00 超期：请尽快办结并说明超期原因。",
     )
     assert notes(case) == [("new_case", "urban"), ("overdue", "urban"), ("supervision", "urban")]
 

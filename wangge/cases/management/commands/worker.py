@@ -1,7 +1,7 @@
 """`wangge worker`: the background worker.
 
-It runs the tasks queued in the django-tasks database backend as they come (checking every
-`--poll` seconds; `actions.notify` queues an outbox delivery after each commit), and every
+It runs the tasks queued in the django-tasks database backend and delivers the notification
+outbox as they come (checking both every `--poll` seconds), and every
 `--interval` seconds it sweeps the deadlines and delivers whatever notifications are due, so
 nothing waits on a lost nudge. `--once` runs the queue, one sweep and one delivery, then exits
 (for cron and tests).
@@ -25,7 +25,7 @@ from django_tasks_db.management.commands.db_worker import Worker as DBWorker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from wangge.cases.outbox import Delivery, deliver_due
+from wangge.cases.outbox import deliver_due
 from wangge.cases.sweep import SweepResult, sweep
 
 log = logging.getLogger("wangge.worker")
@@ -90,8 +90,10 @@ class Command(BaseCommand):
                 else:
                     _drop_stale_connections()
                     ran = self.run_queued_tasks()
-                    if ran:
-                        self.report(ran, SweepResult(), Delivery())
+                    # The outbox is polled, not nudged: a committed row leaves within a poll.
+                    delivered = deliver_due()
+                    if ran or any(astuple(delivered)):
+                        self.report(ran, SweepResult(), delivered)
             except Exception:
                 # A database restart or a bad row must not kill the worker; the next round retries.
                 log.exception("worker round failed")

@@ -102,6 +102,7 @@ class GridIndex:
             self.origin = ((x0 + x1) / 2, (y0 + y1) / 2)
         else:
             self.origin = (0.0, 0.0)
+        self._kx = math.cos(math.radians(self.origin[1])) * M_PER_DEG
         self.cells = to_metres(np.array(shapes, dtype=object), *self.origin)
         shapely.prepare(self.cells)
         self.cell_list = list(self.cells)
@@ -155,8 +156,7 @@ class GridIndex:
 
     def locate_id(self, lon: float, lat: float, metres: float) -> LocatedId:
         lon0, lat0 = self.origin
-        x = (lon - lon0) * math.cos(math.radians(lat)) * M_PER_DEG  # as geo.point_to_metres
-        y = (lat - lat0) * M_PER_DEG
+        x, y = (lon - lon0) * self._kx, (lat - lat0) * M_PER_DEG  # as geo.point_to_metres
         point = shapely.Point(x, y)
         # A one-element array, not the scalar: STRtree.query then skips reshaping the input,
         # which costs as much as the search itself for one point.

@@ -217,23 +217,25 @@ def _broken(kind):
 
 
 @pytest.mark.parametrize(
-    "kind",
+    ("kind", "count"),
     [
-        "unclosed ring",
-        "self-intersection",
-        "unknown parent",
-        "level not below parent",
-        "outside parent",
-        "sibling overlap",
-        "duplicate code",
-        "bad level",
+        ("unclosed ring", "1 problem"),
+        ("self-intersection", "1 problem"),
+        ("unknown parent", "1 problem"),
+        ("level not below parent", "1 problem"),
+        ("outside parent", "1 problem"),
+        ("sibling overlap", "1 problem"),
+        ("duplicate code", "2 problems"),
+        ("bad level", "1 problem"),
     ],
 )
-def test_a_problem_is_reported_with_the_feature_name_and_nothing_is_stored(world, tmp_path, kind):
+def test_a_problem_is_reported_with_the_feature_name_and_nothing_is_stored(
+    world, tmp_path, kind, count
+):
     features, expected = _broken(kind)
     before = snapshot()
     error, lines = refused("import", write(tmp_path, collection(*features)))
-    assert (error, lines) == (f"{len(expected)} problems; nothing was imported.", expected)
+    assert (error, lines) == (f"{count}; nothing was imported.", expected)
     assert snapshot() == before
     assert tree() == []
 
@@ -276,7 +278,7 @@ def test_overlap_tolerance_is_an_option(world, tmp_path):
     features[4]["geometry"] = box(113.0, 34.0, 113.051, 34.1)  # 2% of 东一第2网格
     path = write(tmp_path, collection(*features))
     assert refused("import", path) == (
-        "1 problems; nothing was imported.",
+        "1 problem; nothing was imported.",
         [
             "东一第1网格 (41999900100101): it overlaps its sibling 东一第2网格 (41999900100102) "
             "by 2.0% of the smaller one's area"
@@ -285,3 +287,10 @@ def test_overlap_tolerance_is_an_option(world, tmp_path):
     assert tree() == []
     out, _ = run("import", path, "--overlap-tolerance", "0.05")
     assert out == "Imported: 7 created, 0 updated, 0 moved, 0 unchanged.\n"
+
+
+def test_a_dry_run_checks_and_stores_nothing(world, tmp_path):
+    before = snapshot()
+    out, _ = run("import", write(tmp_path, collection(*county_features())), "--dry-run")
+    assert out == "7 features, no problems.\n"
+    assert snapshot() == before

@@ -104,3 +104,22 @@ def test_imported_cells_are_found_at_once(world, tmp_path):
     assert locate(113.02, 34.05).flag == "outside"
     run("import", write(tmp_path, collection(*county_features())))
     assert summary(locate(113.02, 34.05)) == ("41999900100101", "ok", [])
+
+
+def test_a_change_made_elsewhere_is_noticed_by_its_stamp(world, monkeypatch):
+    # as if another process changed the table: no signal reaches this one
+    from django.utils import timezone
+
+    from wangge.grids import locate as locating
+    from wangge.grids.models import GridCell
+
+    lon, lat = centre_of(world.grid_a1)
+    assert locate(lon, lat).cell.code == A1_MICRO
+    d = 0.001
+    ring = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat - d]]
+    GridCell.objects.filter(code="411422001001010101").update(
+        geometry={"type": "Polygon", "coordinates": [ring]}, updated_at=timezone.now()
+    )
+    assert locate(lon, lat).cell.code == A1_MICRO  # checked less than RECHECK_SECONDS ago
+    monkeypatch.setattr(locating, "RECHECK_SECONDS", 0)
+    assert locate(lon, lat).cell.code == "411422001001010101"

@@ -5,6 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from wangge.accounts.models import User
 from wangge.grids import actions
@@ -77,7 +78,12 @@ class Command(BaseCommand):
             for problem in exc.problems:
                 self.stderr.write(str(problem))
             raise CommandError(
-                _("%(n)s problems; nothing was imported.") % {"n": len(exc.problems)}
+                ngettext(
+                    "%(n)s problem; nothing was imported.",
+                    "%(n)s problems; nothing was imported.",
+                    len(exc.problems),
+                )
+                % {"n": len(exc.problems)}
             ) from None
         self.stdout.write(
             _("Imported: %(created)s created, %(updated)s updated, %(moved)s moved, ")

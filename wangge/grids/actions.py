@@ -118,14 +118,13 @@ def check_grid_file(
 ) -> tuple[list[geo.Node], list[geo.Problem]]:
     """Every problem of a GeoJSON grid file against the stored tree; writes nothing."""
     nodes, problems = geo.read_features(data)
-    if problems:  # the tree checks need well-formed, unique features
-        return nodes, problems
-    problems = geo.check_tree(
-        nodes,
-        stored_nodes(),
-        overlap_tolerance=overlap_tolerance,
-        containment_metres=containment_metres,
-    )
+    if len({n.code for n in nodes}) == len(nodes):  # with a code twice, which one is the tree?
+        problems += geo.check_tree(
+            nodes,
+            stored_nodes(),
+            overlap_tolerance=overlap_tolerance,
+            containment_metres=containment_metres,
+        )
     return nodes, problems
 
 

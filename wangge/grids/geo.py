@@ -80,9 +80,6 @@ class Node:
     from_file: bool = False
     shape: object = None  # shapely geometry in lon/lat, or None
 
-    def label(self) -> tuple[str, str]:
-        return self.code, self.name
-
 
 def parse_level(value) -> int | None:
     if isinstance(value, bool):
@@ -196,6 +193,8 @@ def read_features(data) -> tuple[list[Node], list[Problem]]:
             found.append(_gettext("the code is missing"))
         elif len(code) > 40 or "/" in code:
             found.append(_gettext("the code must be at most 40 characters without “/”"))
+        # Other problems still let the tree around this feature be checked.
+        identified = not found
         if not name:
             found.append(_gettext("the name is missing"))
         elif len(name) > 100:
@@ -210,8 +209,8 @@ def read_features(data) -> tuple[list[Node], list[Problem]]:
         stored, point, shape, geo_problems = read_geometry(feature.get("geometry"))
         found += geo_problems
         problems += [Problem(code, label, msg) for msg in found]
-        if not found:
-            nodes.append(Node(code, name, level, parent_code, stored, point, True, shape))
+        if identified:
+            nodes.append(Node(code, label, level, parent_code, stored, point, True, shape))
     counts = Counter(n.code for n in nodes)
     for node in nodes:
         if counts[node.code] > 1:
@@ -263,7 +262,7 @@ def check_tree(
             params.update(other=other.name, other_code=other.code)
             problems.append(Problem(blame.code, blame.name, text % params))
 
-        if child.level <= parent.level:
+        if child.level is not None and parent.level is not None and child.level <= parent.level:
             say(
                 _gettext(
                     "its level (%(level)s) must be below its parent %(other)s (%(other_code)s)"

@@ -244,27 +244,33 @@ def test_every_problem_in_a_file_is_reported_at_once(world, tmp_path):
     features = county_features()
     features[4]["geometry"]["coordinates"][0].pop()  # unclosed
     features[6]["properties"]["level"] = "house"
+    features[5]["properties"]["parent_code"] = "nowhere"
+    features[2]["geometry"] = box(113.09, 34.0, 113.2, 34.2)  # overlaps 东街道 by 10%
+    features[3]["properties"]["level"] = 2  # not below 东街道
     before = snapshot()
-    # shape problems are found feature by feature; tree problems need well-formed features
+    # first what is wrong with single features, then with the tree, each in file order
     assert refused("import", write(tmp_path, collection(*features))) == (
-        "2 problems; nothing was imported.",
+        "5 problems; nothing was imported.",
         [
             "东一第1网格 (41999900100101): ring 1 is not closed (its last position must repeat "
             "the first)",
             "1号楼 (4199990010010101): the level must be 1 to 6 or one of county, township, "
             "community, grid, micro_grid, building",
-        ],
-    )
-    features = county_features()
-    features[5]["properties"]["parent_code"] = "nowhere"
-    features[2]["geometry"] = box(113.09, 34.0, 113.2, 34.2)  # overlaps 东街道 by 10%
-    features[6]["geometry"]["coordinates"] = [113.5, 34.5]  # the door is outside its grid
-    assert refused("import", write(tmp_path, collection(*features))) == (
-        "3 problems; nothing was imported.",
-        [
             "东街道 (419999001): it overlaps its sibling 西镇 (419999002) by 10.0% of the smaller "
             "one's area",
+            "东一社区 (419999001001): its level (2) must be below its parent 东街道 (419999001)",
             "东一第2网格 (41999900100102): its parent nowhere is neither in the file nor stored",
+        ],
+    )
+    features[6]["geometry"]["coordinates"] = [113.5, 34.5]  # the door is outside its grid
+    features[6]["properties"]["level"] = "building"
+    features[4]["geometry"]["coordinates"][0].append([113.0, 34.0])
+    features[3]["properties"]["level"] = 3
+    features[5]["properties"]["parent_code"] = "419999001001"
+    features[2]["geometry"] = box(113.1, 34.0, 113.2, 34.2)
+    assert refused("import", write(tmp_path, collection(*features))) == (
+        "1 problem; nothing was imported.",
+        [
             "1号楼 (4199990010010101): it is not inside its parent 东一第1网格 (41999900100101): "
             "100.0% of it lies outside",
         ],

@@ -36,10 +36,6 @@ def to_metres(geoms, lon0: float, lat0: float):
     )
 
 
-def point_to_metres(lon: float, lat: float, lon0: float, lat0: float) -> tuple[float, float]:
-    return (lon - lon0) * math.cos(math.radians(lat0)) * M_PER_DEG, (lat - lat0) * M_PER_DEG
-
-
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with one feature of a grid file."""

@@ -1,14 +1,16 @@
 """Locate a point in the grid: the smallest cell whose polygon contains it.
 
-An in-memory shapely STRtree over every polygon, in a local plane in metres (`geo.to_metres`),
-is built on first use. Changes in this process (signals, `move_cell`, imports) bump a generation
-number, which costs nothing; the next lookup rebuilds once, under a lock, while other threads wait
-for that one build. Changes made by other processes are noticed by comparing a cheap stamp of
-the table (count, last change) at most every `RECHECK_SECONDS`.
+An in-memory index (`GridIndex`: a shapely STRtree over the cells' polygons, cut into pieces, in
+a local plane in metres, see `geo.to_metres`) is built on first use. Changes in this process
+(signals, `move_cell`, imports) bump a generation number, which costs nothing; the next lookup
+rebuilds once, under a lock, while other threads wait for that one build. Changes made by other
+processes (or rolled back) are noticed by comparing a cheap stamp of the table (count, last
+change) at most every `RECHECK_SECONDS`.
 
 Outside every polygon → the county, flagged "outside". Within WANGGE_AMBIGUOUS_METRES of a
-sibling of any cell on the containing chain → flagged "ambiguous", at the deepest such level, with
-the located cell first and then the deepest cell of each near sibling.
+sibling of any cell on the line from the county down to the deepest containing cell → flagged
+"ambiguous", at the deepest such level, with the located cell first and then, for each near
+sibling, its deepest cell within the distance (where the case would go instead).
 """
 
 import math
@@ -156,7 +158,7 @@ class GridIndex:
 
     def locate_id(self, lon: float, lat: float, metres: float) -> LocatedId:
         lon0, lat0 = self.origin
-        x, y = (lon - lon0) * self._kx, (lat - lat0) * M_PER_DEG  # as geo.point_to_metres
+        x, y = (lon - lon0) * self._kx, (lat - lat0) * M_PER_DEG  # as geo.to_metres
         point = shapely.Point(x, y)
         # A one-element array, not the scalar: STRtree.query then skips reshaping the input,
         # which costs as much as the search itself for one point.

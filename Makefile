@@ -19,6 +19,7 @@ lint: $(BIN)/wangge
 	$(BIN)/ruff format --check .
 
 test: lint
+	scripts/ensure-test-services
 	$(BIN)/wangge makemigrations --check --dry-run
 	$(BIN)/pytest
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest

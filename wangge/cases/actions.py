@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from wangge.accounts.models import Unit, User
@@ -46,6 +46,7 @@ from wangge.lib.errors import (
     InvalidInput,
     PayloadTooLarge,
 )
+from wangge.lib.masking import mask_name
 from wangge.lib.middleware import current_request_id
 
 PUBLIC_KINDS = {
@@ -87,14 +88,16 @@ def add_event(
     data: dict | None = None,
     audience: str | None = None,
     dedupe_key: str | None = None,
+    actor_name: str = "",
 ) -> CaseEvent:
-    """Append one line to the case's timeline (inside the caller's transaction)."""
+    """Append one line to the case's timeline (inside the caller's transaction). The actor's
+    name is copied so the line still reads right if the account is renamed or removed."""
     return CaseEvent.objects.create(
         case=case,
         kind=kind,
         audience=audience or (Audience.PUBLIC if kind in PUBLIC_KINDS else Audience.INTERNAL),
         actor=actor if actor and actor.pk else None,
-        actor_name=str(actor) if actor else "system",
+        actor_name=actor_name or (str(actor) if actor else "system"),
         occurred_at=now,
         from_state=before,
         to_state=after,
@@ -271,8 +274,22 @@ def report_case(
         now=now,
         after=case.state,
         data={"channel": channel, "location": flag},
+        actor_name="" if actor else _reporter_label(case),
     )
     return case, True
+
+
+def _reporter_label(case: Case) -> str:
+    """Who reported, for staff reading the timeline, when no account did: 群众 by channel, with
+    the name masked (the timeline is no place for personal data)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        channel = str(Channel(case.channel).label)
+        if case.anonymous or not case.reporter_name:
+            return _("Anonymous resident (%(channel)s)") % {"channel": channel}
+        return _("%(name)s (%(channel)s)") % {
+            "name": mask_name(case.reporter_name),
+            "channel": channel,
+        }
 
 
 # --- 分派 -----------------------------------------------------------------------------------

@@ -124,3 +124,29 @@ def test_an_anonymous_reporter_leaves_no_name_or_phone(world):
     )
     case.refresh_from_db()
     assert (case.anonymous, case.reporter_name, case.reporter_phone) == (True, "", "")
+
+
+def test_the_timeline_names_the_reporter_masked_or_as_anonymous(world):
+    named, _ = report_case(
+        channel=Channel.HOTLINE,
+        title="噪音",
+        cell=world.grid_a1,
+        reporter_name="张三丰",
+        actor=None,
+    )
+    anonymous, _ = report_case(
+        channel=Channel.WEB,
+        title="占道",
+        cell=world.grid_a1,
+        anonymous=True,
+        reporter_name="李四",
+        actor=None,
+    )
+    patrol, _ = report_case(
+        channel=Channel.PATROL, title="井盖缺失", cell=world.grid_a1, actor=world.grid_worker_a1
+    )
+    assert [c.events.get().actor_name for c in (named, anonymous, patrol)] == [
+        "张**（12345热线）",
+        "匿名群众（网页/H5）",
+        str(world.grid_worker_a1),
+    ]

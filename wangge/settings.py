@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "wangge.cases",
     "wangge.dispatch",
     "wangge.dashboards",
+    "wangge.open311",
 ]
 
 MIDDLEWARE = [

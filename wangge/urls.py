@@ -8,6 +8,7 @@ from wangge.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("open311/v2/", include("wangge.open311.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("wangge.accounts.urls")),
     path("", include("wangge.cases.urls")),

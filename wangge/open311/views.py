@@ -43,6 +43,16 @@ W3C = re.compile(
 )
 
 
+# Field names of wangge's actions as the Open311 client knows them, for error descriptions.
+OPEN311_NAMES = {
+    "lon": "long",
+    "address": "address_string",
+    "reporter_phone": "phone",
+    "reporter_name": "first_name",
+    "title": "description",
+}
+
+
 class Refusal(Exception):
     def __init__(self, status: int, *descriptions):
         self.status = status
@@ -133,7 +143,9 @@ def endpoint(*methods: str) -> Callable:
             except Refusal as refusal:
                 return errors(fmt, refusal.status, *refusal.descriptions)
             except DomainError as error:
-                texts = [f"{k}: {v}" for k, v in error.fields.items()] or [error.text()]
+                texts = [f"{OPEN311_NAMES.get(k, k)}: {v}" for k, v in error.fields.items()] or [
+                    error.text()
+                ]
                 return errors(fmt, error.status, *texts)
 
         return handler

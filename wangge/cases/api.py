@@ -30,18 +30,23 @@ from wangge.cases.schemas import (
     CaseIn,
     CaseOut,
     DispatchIn,
+    InstructIn,
+    InstructionResultIn,
     RateIn,
     ReasonIn,
+    ReplyIn,
     ResolveIn,
     RevealIn,
     RevealOut,
     SuperviseIn,
+    TaskDoneIn,
     VersionIn,
 )
+from wangge.cases.supervision_api import REPLY_PERMS, get_case_for_any, helper_unit_for
 from wangge.dispatch.actions import auto_dispatch, dispatch_by_dispatcher
 from wangge.dispatch.queries import assignee_for_dispatch, latest_recommendation, unit_for_dispatch
 from wangge.grids.models import GridCell
-from wangge.lib.errors import CaseChangedMeanwhile, InvalidInput, PermissionDenied
+from wangge.lib.errors import CaseChangedMeanwhile, InvalidInput, NotFound, PermissionDenied
 
 router = Router(tags=["cases"])
 CASE_RELATED = ("cell", "handling_cell", "unit", "assignee", "category")
@@ -325,6 +330,45 @@ def close(request, case_id: int, payload: ReasonIn | None = None):
         request, case_id, Perm.CLOSE_CASE, version,
         lambda case, user: actions.close_case(case, reason=reason, actor=user),
     )  # fmt: skip
+
+
+# --- 反馈, 批办, 协办: lines on the timeline, no move ------------------------------------------
+
+
+@router.post("/{case_id}/reply", response=CaseDetailOut)
+def reply(request, case_id: int, payload: ReplyIn):
+    """反馈: a message to the reporter, shown on the tracking page as written."""
+    case = get_case_for_any(request.auth, case_id, REPLY_PERMS)
+    actions.reply_to_reporter(case, text=payload.text, actor=request.auth)
+    return _detail(case.pk, request.auth)
+
+
+@router.post("/{case_id}/instruct", response=CaseDetailOut)
+def instruct(request, case_id: int, payload: InstructIn):
+    """批办: a leader's instruction, tracked until the handling unit records its result."""
+    case = _case(request, case_id, Perm.INSTRUCT)
+    actions.instruct_case(case, text=payload.text, actor=request.auth)
+    return _detail(case.pk, request.auth)
+
+
+@router.post("/{case_id}/instructions/{instruction_id}/result", response=CaseDetailOut)
+def instruction_result(request, case_id: int, instruction_id: int, payload: InstructionResultIn):
+    """The handling unit's result of a 批办 instruction; recorded once."""
+    case = _case(request, case_id, Perm.HANDLE_CASE)
+    item = case.instructions.filter(pk=instruction_id).first()
+    if item is None:
+        raise NotFound()
+    actions.record_instruction_result(item, result=payload.result, actor=request.auth)
+    return _detail(case.pk, request.auth)
+
+
+@router.post("/{case_id}/tasks/finish", response=CaseDetailOut)
+def finish_task(request, case_id: int, payload: TaskDoneIn):
+    """协办 done: the caller's helping unit reports its part to the lead unit."""
+    case = _case(request, case_id, Perm.HANDLE_CASE)
+    unit = helper_unit_for(request.auth, case, payload.unit_id)
+    actions.finish_task(case, unit=unit, note=payload.note, actor=request.auth)
+    return _detail(case.pk, request.auth)
 
 
 # --- personal data and files -----------------------------------------------------------------

@@ -8,7 +8,15 @@ from ninja import Field, Schema
 from pydantic import ConfigDict
 
 from wangge.cases.deadlines import deadline_colour
-from wangge.cases.models import Audience, Case, CaseState, EventKind
+from wangge.cases.models import (
+    Audience,
+    Case,
+    CaseState,
+    EventKind,
+    SupervisionLevel,
+    SupervisionOrder,
+    SupervisionState,
+)
 from wangge.lib.masking import mask_phone
 
 
@@ -82,6 +90,31 @@ class RevealIn(In):
     purpose: str = ""
 
 
+class ReplyIn(In):
+    text: str = Field("", max_length=2000, description="shown to the reporter on the tracking page")
+
+
+class InstructIn(In):
+    text: str = Field("", max_length=2000)
+
+
+class InstructionResultIn(In):
+    result: str = Field("", max_length=5000)
+
+
+class TaskDoneIn(In):
+    note: str = Field("", max_length=5000)
+    unit_id: int | None = Field(None, description="needed only if the caller handles for two")
+
+
+class AnswerIn(In):
+    answer: str = Field("", max_length=5000)
+
+
+class SupervisionFilters(Schema):
+    state: str = Field("open", description="open, answered or closed")
+
+
 class Ref(Schema):
     id: int
     code: str
@@ -102,6 +135,53 @@ class TaskOut(Schema):
     role: str
     due_at: datetime
     done_at: datetime | None
+
+
+class CaseRef(Schema):
+    id: int
+    tracking_code: str
+    title: str
+
+
+class SupervisionOut(Schema):
+    """督办 order; `overdue` is open past `due_at`, computed, never stored."""
+
+    id: int
+    case: CaseRef | None
+    unit: Ref | None
+    level: str
+    level_label: str
+    demand: str
+    due_at: datetime
+    overdue: bool
+    state: str
+    opened_by: PersonOut
+    opened_at: datetime
+    answer: str
+    answered_by: PersonOut | None
+    answered_at: datetime | None
+
+    @staticmethod
+    def resolve_level_label(obj: SupervisionOrder) -> str:
+        return str(SupervisionLevel(obj.level).label)
+
+    @staticmethod
+    def resolve_overdue(obj: SupervisionOrder) -> bool:
+        overdue = getattr(obj, "overdue", None)
+        if overdue is not None:
+            return overdue
+        return obj.state == SupervisionState.OPEN and obj.due_at < timezone.now()
+
+
+class InstructionOut(Schema):
+    """批办: a leader's instruction and, once recorded, its result."""
+
+    id: int
+    leader: PersonOut
+    text: str
+    given_at: datetime
+    result: str
+    result_at: datetime | None
 
 
 class RecommendationOut(Schema):
@@ -179,10 +259,12 @@ class CaseOut(Schema):
 
 
 class CaseDetailOut(CaseOut):
-    """One case with its timeline; `events` holds internal lines only for staff."""
+    """One case with its timeline; internal lines, 督办 orders and 批办 only for staff."""
 
     events: list[EventOut]
     tasks: list[TaskOut]
+    supervisions: list[SupervisionOut]
+    instructions: list[InstructionOut]
     recommendation: RecommendationOut | None
 
     @staticmethod
@@ -198,8 +280,26 @@ class CaseDetailOut(CaseOut):
         return list(obj.tasks.select_related("unit").order_by("-role", "unit__code"))
 
     @staticmethod
+    def resolve_supervisions(obj: Case) -> list:
+        if not getattr(obj, "show_internal", False):
+            return []
+        orders = obj.supervisions.select_related("unit", "opened_by", "answered_by")
+        return [_on(o, obj) for o in orders.order_by("opened_at", "id")]
+
+    @staticmethod
+    def resolve_instructions(obj: Case) -> list:
+        if not getattr(obj, "show_internal", False):
+            return []
+        return list(obj.instructions.select_related("leader").order_by("given_at", "id"))
+
+    @staticmethod
     def resolve_recommendation(obj: Case):
         return getattr(obj, "recommendation", None)
+
+
+def _on(order: SupervisionOrder, case: Case) -> SupervisionOrder:
+    order.case = case  # the case in hand, instead of one read per order
+    return order
 
 
 class RevealOut(Schema):

@@ -277,3 +277,15 @@ def test_report_case_from_code_is_not_an_open311_submission(world):
 
     row = request_row(listed_requests().get(pk=case.pk))
     assert (row["status"], row["media_url"], row["address_id"]) == ("open", "", "")
+
+
+def test_list_reads_in_two_queries_however_many_requests(
+    new_request, o311, django_assert_num_queries
+):
+    for n in range(3):
+        new_request(description=f"第{n}盏")
+
+    with django_assert_num_queries(2):  # the cases with their joins, then their public events
+        rows = body(o311.get("requests.json"))
+
+    assert [r["description"] for r in rows] == ["第2盏", "第1盏", "第0盏"]

@@ -63,5 +63,27 @@ class SuperviseForm(ActionForm):
     )
 
 
+class ReplyForm(forms.Form):
+    """反馈: the reporter reads this on the tracking page exactly as written."""
+
+    text = forms.CharField(label=_("Reply"), max_length=2000, widget=forms.Textarea)
+
+
+class InstructForm(forms.Form):
+    text = forms.CharField(label=_("Instruction"), max_length=2000, widget=forms.Textarea)
+
+
+class InstructionResultForm(forms.Form):
+    result = forms.CharField(label=_("Result"), max_length=5000, widget=forms.Textarea)
+
+
+class TaskDoneForm(forms.Form):
+    note = forms.CharField(label=_("What was done"), max_length=5000, widget=forms.Textarea)
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(label=_("Answer"), max_length=5000, widget=forms.Textarea)
+
+
 class TrackForm(forms.Form):
     code = forms.CharField(label=_("Tracking code"), max_length=16)

@@ -1,6 +1,7 @@
 """Server-rendered pages: the dispatcher's queue, a case with its timeline and the actions the
 user may take now, and the public tracking page. Handlers are thin: scope, form, one action."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,8 +9,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
+from django.forms import Form
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -25,8 +28,16 @@ from wangge.cases.models import (
     EventKind,
     Outcome,
     Satisfaction,
+    SupervisionState,
 )
-from wangge.cases.queries import get_case_by_tracking_code, get_case_for, visible_cases
+from wangge.cases.queries import get_case_by_tracking_code, visible_cases
+from wangge.cases.supervision_api import (
+    REPLY_PERMS,
+    get_case_for_any,
+    helper_tasks_for,
+    helper_unit_for,
+    may_answer,
+)
 from wangge.lib.errors import CaseChangedMeanwhile, DomainError, NotFound, PermissionDenied
 from wangge.lib.masking import mask_name, mask_phone
 
@@ -37,10 +48,10 @@ def home(request):
     return redirect("/queue/" if request.user.is_authenticated else "/login/")
 
 
-def _case_for(user, case_id: int, perm: Perm) -> Case:
-    """get_case_for with its domain errors turned into Django's 404 and 403."""
+def _case_for(user, case_id: int, *perms: Perm) -> Case:
+    """get_case_for (any of `perms`) with its domain errors turned into Django's 404 and 403."""
     try:
-        return get_case_for(user, case_id, perm)
+        return get_case_for_any(user, case_id, perms)
     except NotFound as exc:
         raise Http404(exc.text()) from exc
     except PermissionDenied as exc:
@@ -82,10 +93,15 @@ class Act:
     """One button on the case page: the permission it needs, its form, how to call the action."""
 
     label: Any
-    perm: Perm
-    form: type[forms.ActionForm]
+    perm: Perm | tuple[Perm, ...]  # any one of them, on a case in its scope
+    form: type[Form]
     run: Any  # (case, cleaned_data, user) -> None
     transition: bool = True  # False: adds events only (督办), allowed in any open state
+    shown: Callable | None = None  # (user, case) -> bool: a further condition to offer it
+
+    @property
+    def perms(self) -> tuple[Perm, ...]:
+        return self.perm if isinstance(self.perm, tuple) else (self.perm,)
 
 
 ACTS: dict[str, Act] = {
@@ -169,22 +185,55 @@ ACTS: dict[str, Act] = {
 }
 
 
+# Lines on the timeline that move nothing: offered beside the moves, in any open state.
+FOLLOW_UPS: dict[str, Act] = {
+    "reply": Act(
+        _("Reply to the reporter"),
+        REPLY_PERMS,
+        forms.ReplyForm,
+        lambda c, d, u: actions.reply_to_reporter(c, text=d["text"], actor=u),
+        transition=False,
+    ),
+    "instruct": Act(
+        _("Instruct"),
+        Perm.INSTRUCT,
+        forms.InstructForm,
+        lambda c, d, u: actions.instruct_case(c, text=d["text"], actor=u),
+        transition=False,
+    ),
+    "finish_task": Act(
+        _("Report our part done"),
+        Perm.HANDLE_CASE,
+        forms.TaskDoneForm,
+        lambda c, d, u: actions.finish_task(c, unit=helper_unit_for(u, c), note=d["note"], actor=u),
+        transition=False,
+        shown=lambda u, c: any(t.done_at is None for t in helper_tasks_for(u, c)),
+    ),
+}
+
+
 def _state_allows(name: str, act: Act, case: Case) -> bool:
     if act.transition:
         return (name, case.state) in TRANSITIONS
     return case.state != CaseState.CLOSED
 
 
-def available_acts(user, case: Case) -> list[str]:
+def available_acts(user, case: Case, acts: dict[str, Act] = ACTS) -> list[str]:
     """The actions this user may take on this case now: the state allows the move, the role
     grants the permission, and the case lies in the scope of that permission."""
     names, in_scope = [], {}
-    for name, act in ACTS.items():
-        if not _state_allows(name, act, case) or not has_perm(user, act.perm):
+
+    def allowed(perm: Perm) -> bool:
+        if perm not in in_scope:
+            in_scope[perm] = (
+                has_perm(user, perm) and visible_cases(user, perm).filter(pk=case.pk).exists()
+            )
+        return in_scope[perm]
+
+    for name, act in acts.items():
+        if not _state_allows(name, act, case) or not any(allowed(p) for p in act.perms):
             continue
-        if act.perm not in in_scope:
-            in_scope[act.perm] = visible_cases(user, act.perm).filter(pk=case.pk).exists()
-        if in_scope[act.perm]:
+        if act.shown is None or act.shown(user, case):
             names.append(name)
     return names
 
@@ -194,20 +243,68 @@ def _form_kwargs(name: str, case: Case) -> dict:
     return {"initial": {"version": case.version}, "auto_id": f"id_{name}_%s"}
 
 
-def _render_case(request, case: Case, *, failed: str = "", failed_form=None, status: int = 200):
+def _buttons(user, case: Case, acts: dict[str, Act], failed: str, failed_form) -> list[dict]:
     buttons = []
-    for name in available_acts(request.user, case):
-        act = ACTS[name]
+    for name in available_acts(user, case, acts):
+        act = acts[name]
         form = failed_form if name == failed else act.form(**_form_kwargs(name, case))
-        buttons.append({"name": name, "label": act.label, "form": form, "open": name == failed})
+        url = reverse("case_act", args=[case.pk, name])
+        buttons.append(
+            {"name": name, "label": act.label, "form": form, "open": name == failed, "url": url}
+        )
+    return buttons
+
+
+def _item_form(key: str, form_class, failed: str, failed_form) -> dict:
+    form = failed_form if key == failed else form_class(auto_id=f"id_{key}_%s")
+    return {"name": key, "form": form, "open": key == failed}
+
+
+def _supervisions(user, case: Case, now, failed: str, failed_form) -> list[dict]:
+    """督办 orders on the case, with an answer form on the open ones this user answers."""
+    rows = []
+    orders = case.supervisions.select_related("unit", "opened_by", "answered_by")
+    for order in orders.order_by("opened_at", "id"):
+        is_open = order.state == SupervisionState.OPEN
+        row = {"order": order, "overdue": is_open and order.due_at < now, "act": None}
+        if is_open and may_answer(user, order):
+            row["act"] = _item_form(f"answer-{order.pk}", forms.AnswerForm, failed, failed_form)
+            row["act"]["url"] = reverse("answer_supervision", args=[case.pk, order.pk])
+        rows.append(row)
+    return rows
+
+
+def _instructions(user, case: Case, failed: str, failed_form) -> list[dict]:
+    """批办 on the case, with a result form on the open ones for whoever handles the case."""
+    items = list(case.instructions.select_related("leader").order_by("given_at", "id"))
+    handles = any(i.result_at is None for i in items) and (
+        has_perm(user, Perm.HANDLE_CASE)
+        and visible_cases(user, Perm.HANDLE_CASE).filter(pk=case.pk).exists()
+    )
+    rows = []
+    for item in items:
+        row = {"item": item, "act": None}
+        if handles and item.result_at is None:
+            key = f"result-{item.pk}"
+            row["act"] = _item_form(key, forms.InstructionResultForm, failed, failed_form)
+            row["act"]["url"] = reverse("instruction_result", args=[case.pk, item.pk])
+        rows.append(row)
+    return rows
+
+
+def _render_case(request, case: Case, *, failed: str = "", failed_form=None, status: int = 200):
+    user, now = request.user, timezone.now()
     events = list(case.events.all())
     context = {
         "case": case,
-        "colour": deadline_colour(case, now=timezone.now()),
+        "colour": deadline_colour(case, now=now),
         "reporter_phone": mask_phone(case.reporter_phone),
         "reporter_name": mask_name(case.reporter_name),
         "events": events,
-        "buttons": buttons,
+        "buttons": _buttons(user, case, ACTS, failed, failed_form),
+        "follow_ups": _buttons(user, case, FOLLOW_UPS, failed, failed_form),
+        "supervisions": _supervisions(user, case, now, failed, failed_form),
+        "instructions": _instructions(user, case, failed, failed_form),
     }
     context["colour_label"] = Colour.LABELS[context["colour"]]
     return render(request, "cases/case_detail.html", context, status=status)
@@ -218,29 +315,75 @@ def case_detail(request, case_id: int):
     return _render_case(request, _case_for(request.user, case_id, Perm.VIEW_CASE))
 
 
-@login_required
-@require_POST
-def case_act(request, case_id: int, action: str):
-    act = ACTS.get(action)
-    if act is None:
-        raise Http404()
-    case = _case_for(request.user, case_id, act.perm)
-    form = act.form(request.POST, auto_id=f"id_{action}_%s")
+def _submit(request, case: Case, key: str, form, run: Callable, label):
+    """Validate the form, run the action, and come back to the case: with a message on success,
+    or with the form, its errors and the domain error's status."""
     if not form.is_valid():
-        return _render_case(request, case, failed=action, failed_form=form, status=400)
+        return _render_case(request, case, failed=key, failed_form=form, status=400)
     try:
-        seen = form.cleaned_data.get("version")
-        if seen is not None and seen != case.version:
-            raise CaseChangedMeanwhile()
-        act.run(case, form.cleaned_data, request.user)
+        run(form.cleaned_data)
     except DomainError as exc:
         for field, message in exc.fields.items():
             form.add_error(field if field in form.fields else None, message)
         messages.error(request, exc.text())
         case.refresh_from_db()
-        return _render_case(request, case, failed=action, failed_form=form, status=exc.status)
-    messages.success(request, _("Done: %(action)s.") % {"action": act.label})
+        return _render_case(request, case, failed=key, failed_form=form, status=exc.status)
+    messages.success(request, _("Done: %(action)s.") % {"action": label})
     return redirect("case_detail", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def case_act(request, case_id: int, action: str):
+    act = ACTS.get(action) or FOLLOW_UPS.get(action)
+    if act is None:
+        raise Http404()
+    case = _case_for(request.user, case_id, *act.perms)
+
+    def run(data):
+        seen = data.get("version")
+        if seen is not None and seen != case.version:
+            raise CaseChangedMeanwhile()
+        act.run(case, data, request.user)
+
+    form = act.form(request.POST, auto_id=f"id_{action}_%s")
+    return _submit(request, case, action, form, run, act.label)
+
+
+@login_required
+@require_POST
+def answer_supervision(request, case_id: int, order_id: int):
+    """The unit answers a 督办 order on the case."""
+    case = _case_for(request.user, case_id, Perm.VIEW_CASE)
+    order = case.supervisions.filter(pk=order_id).first()
+    if order is None:
+        raise Http404()
+    if not may_answer(request.user, order):
+        raise DjangoPermissionDenied()
+    key = f"answer-{order.pk}"
+    form = forms.AnswerForm(request.POST, auto_id=f"id_{key}_%s")
+    return _submit(
+        request, case, key, form,
+        lambda d: actions.answer_supervision(order, answer=d["answer"], actor=request.user),
+        _("Answer the supervision"),
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def instruction_result(request, case_id: int, instruction_id: int):
+    """The handling unit records the result of a 批办 instruction."""
+    case = _case_for(request.user, case_id, Perm.HANDLE_CASE)
+    item = case.instructions.filter(pk=instruction_id).first()
+    if item is None:
+        raise Http404()
+    key = f"result-{item.pk}"
+    form = forms.InstructionResultForm(request.POST, auto_id=f"id_{key}_%s")
+    return _submit(
+        request, case, key, form,
+        lambda d: actions.record_instruction_result(item, result=d["result"], actor=request.user),
+        _("Record the result"),
+    )  # fmt: skip
 
 
 # --- public tracking --------------------------------------------------------------------------

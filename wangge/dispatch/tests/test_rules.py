@@ -37,7 +37,7 @@ def test_auto_dispatch_sends_a_certain_case_and_records_the_choice(world, report
     rec = DispatchRecommendation.objects.get(case=case)
     assert (rec.chosen_unit, rec.chosen_by) == (None, rules)
     assert [(e.kind, e.actor_name) for e in case.events.all()] == [
-        ("report", "system"),
+        ("report", "匿名群众（网页/H5）"),
         ("dispatch", "系统(dispatch-rules)"),
     ]
 

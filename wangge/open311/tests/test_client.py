@@ -7,7 +7,7 @@ set switches single deviations on for the conformance tests.
 import json
 import threading
 import urllib.parse
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.etree import ElementTree as ET
 
@@ -25,8 +25,11 @@ ITEMS |= {"attributes": "attribute", "values": "value", "endpoints": "endpoint"}
 ITEMS |= {"formats": "format"}
 
 
+CST = timezone(timedelta(hours=8))
+
+
 def w3c_local(moment: datetime) -> str:
-    return moment.astimezone(UTC).astimezone().strftime("%Y-%m-%dT%H:%M:%S+08:00")
+    return moment.astimezone(CST).isoformat(timespec="seconds")
 
 
 class FakeGeoReport:
@@ -112,6 +115,8 @@ class FakeGeoReport:
             body = b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(element, "utf-8")
             body = body.replace(b"<?xml version='1.0' encoding='utf-8'?>\n", b"", 1)
             ctype = "text/xml; charset=utf-8"
+            if "unescaped_xml" in self.broken:
+                body = body.replace(b"&amp;", b"&").replace(b"&lt;", b"<")
         handler.send_response(status)
         handler.send_header("Content-Type", ctype)
         handler.send_header("Content-Length", str(len(body)))

@@ -126,12 +126,13 @@ def supervisable_unit(user: User, unit_id: int) -> Unit:
     if not assignments:
         raise PermissionDenied()
     unit = Unit.objects.select_related("cell").filter(pk=unit_id, is_active=True).first()
-    for a in assignments if unit is not None else ():
-        if a.cell is not None and unit.cell and unit.cell.path.startswith(a.cell.path):
+    if unit is None:
+        raise NotFound()
+    for a in assignments:
+        in_grid = a.cell is not None and unit.cell and unit.cell.path.startswith(a.cell.path)
+        if in_grid or a.unit_id == unit.pk:
             return unit
-        if a.unit_id == unit.pk:
-            return unit
-    raise NotFound()
+    raise NotFound()  # a unit outside their part of the grid looks like a missing one
 
 
 def with_overdue(qs: QuerySet[SupervisionOrder], *, now) -> QuerySet[SupervisionOrder]:

@@ -293,18 +293,21 @@ class Suite:
         item = items[0]
         rid, token = item.get("service_request_id"), item.get("token")
         _need(
-            _filled(rid) != _filled(token),
-            _("the answer must carry either service_request_id or token"),
+            _filled(rid) or _filled(token), _("the answer has neither service_request_id nor token")
         )
         if fmt == "json":
             _need(
                 isinstance(rid or token, str),
                 _("%(field)s is not a string")
-                % {"field": "service_request_id" if rid else "token"},
+                % {"field": "service_request_id" if _filled(rid) else "token"},
             )
-        if token:
-            rid = self.resolve_token(str(token), fmt)
-        self.created[fmt] = str(rid)
+        # Known from here on, so the reads still run when the checks below fail.
+        self.created[fmt] = str(rid) if _filled(rid) else self.resolve_token(str(token), fmt)
+        _need(
+            not (_filled(rid) and _filled(token)),
+            _("the answer has both service_request_id and token; the spec allows only one"),
+        )
+        rid = self.created[fmt]
         return f"service_request_id={rid}"
 
     def resolve_token(self, token, fmt):

@@ -639,6 +639,14 @@ def open_supervision(*, case, unit, level, demand, due_at, actor, now, dedupe_ke
     return order
 
 
+def _check_supervision(level: str, demand: str, due_at: datetime, now: datetime) -> None:
+    if level not in SupervisionLevel.values:
+        raise InvalidInput(fields={"level": _("Unknown supervision level.")})
+    _require(demand, "demand", _("State the demand."))
+    if due_at <= now:
+        raise InvalidInput(fields={"due_at": _("The deadline must be in the future.")})
+
+
 @transaction.atomic
 def supervise_case(
     case: Case,
@@ -651,11 +659,7 @@ def supervise_case(
 ) -> SupervisionOrder:
     """督办: a supervisor demands an answer from the handling unit by a deadline."""
     now = _now(now)
-    if level not in SupervisionLevel.values:
-        raise InvalidInput(fields={"level": _("Unknown supervision level.")})
-    _require(demand, "demand", _("State the demand."))
-    if due_at <= now:
-        raise InvalidInput(fields={"due_at": _("The deadline must be in the future.")})
+    _check_supervision(level, demand, due_at, now)
     return open_supervision(
         case=case, unit=case.unit, level=level, demand=demand, due_at=due_at, actor=actor, now=now
     )
@@ -673,7 +677,7 @@ def supervise_unit(
 ) -> SupervisionOrder:
     """督办 on a unit as a whole (for example its overdue rate)."""
     now = _now(now)
-    _require(demand, "demand", _("State the demand."))
+    _check_supervision(level, demand, due_at, now)
     return open_supervision(
         case=None, unit=unit, level=level, demand=demand, due_at=due_at, actor=actor, now=now
     )
@@ -723,6 +727,7 @@ def instruct_case(
 def record_instruction_result(
     item: LeaderInstruction, *, result: str, actor: User, now: datetime | None = None
 ) -> LeaderInstruction:
+    """批办 result: what was done about a leader's instruction; recorded once."""
     now = _now(now)
     _require(result, "result", _("Describe the result."))
     won = LeaderInstruction.objects.filter(pk=item.pk, result_at__isnull=True).update(

@@ -408,3 +408,21 @@ def test_the_pull_task_runs_the_same_import(world, fake):
 
     assert result.return_value["created"] == 1
     assert [row[0] for row in imported(fake)] == ["t-1"]
+
+
+def test_a_repeating_pull_queues_its_next_run_before_it_pulls(world, fake, settings):
+    from django_tasks import default_task_backend
+
+    from wangge.open311.client import pull_open311
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    fake.add("t-1", requested=datetime.now(UTC) - timedelta(days=1))
+    before = datetime.now(UTC)
+
+    result = pull_open311.call(fake.url, None, None, None, None, 15)
+
+    queued = default_task_backend.results
+    assert result["created"] == 1
+    assert [(r.args, r.task.run_after > before + timedelta(minutes=14)) for r in queued] == [
+        ([fake.url, None, None, None, None, 15], True)
+    ]

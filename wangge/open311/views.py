@@ -424,9 +424,9 @@ def _post_request(fmt: str, params: dict):
             attributes=answers,
         )
     submission = case.open311
+    # Created in real time, so the id itself; the spec forbids returning a token beside it.
     row = {
         "service_request_id": case.tracking_code,
-        "token": submission.token,
         "service_notice": "",
         "account_id": submission.account_id or None,
     }

@@ -47,7 +47,6 @@ def test_post_creates_a_located_dispatched_case_and_answers_its_id(new_request, 
                 "request",
                 [
                     ("service_request_id", case.tracking_code),
-                    ("token", submission.token),
                     ("service_notice", ""),
                     ("account_id", "acct-991"),
                 ],
@@ -88,7 +87,6 @@ def test_post_in_json_answers_a_json_list(new_request):
     assert body(response) == [
         {
             "service_request_id": case.tracking_code,
-            "token": case.open311.token,
             "service_notice": "",
             "account_id": None,
         }

@@ -134,7 +134,17 @@ def test_unescaped_xml_is_not_well_formed(fake):
 
 
 def test_check_command_prints_a_line_per_check_and_fails_on_any_failure(fake, capsys):
-    call_command("open311", "check", fake.url, "--api-key", "k-secret", "--service", "pothole")
+    # skip_checks=False: run as `wangge open311 check` does, system checks included.
+    call_command(
+        "open311",
+        "check",
+        fake.url,
+        "--api-key",
+        "k-secret",
+        "--service",
+        "pothole",
+        skip_checks=False,
+    )
     passed = capsys.readouterr().out.splitlines()
 
     fake.broken.add("numeric_ids")

@@ -34,10 +34,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, **options):
         if action == "pull":
-            return self.pull(**options)
-        return self.check(**options)
+            return self.run_pull(**options)
+        return self.run_check(**options)
 
-    def pull(self, *, base_url, service_code, since, jurisdiction_id, api_key, **options):
+    def run_pull(self, *, base_url, service_code, since, jurisdiction_id, api_key, **options):
         try:
             since_at = client.parse_since(since) if since else None
         except ValueError as exc:
@@ -75,7 +75,7 @@ class Command(BaseCommand):
         if result.failed:
             raise CommandError(_("Some requests could not be imported."))
 
-    def check(self, *, base_url, api_key, jurisdiction_id, service_code, lat, lon, **options):
+    def run_check(self, *, base_url, api_key, jurisdiction_id, service_code, lat, lon, **options):
         results = conformance.run(
             base_url,
             api_key=api_key,

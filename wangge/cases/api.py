@@ -22,7 +22,13 @@ from wangge.accounts.permissions import Perm, has_perm, roles_of
 from wangge.cases import actions
 from wangge.cases.deadlines import Colour, with_colour
 from wangge.cases.models import Case, CaseState, Category, Channel
-from wangge.cases.queries import get_case_for, visible_cases
+from wangge.cases.queries import (
+    REPLY_PERMS,
+    get_case_for,
+    get_case_for_any,
+    helper_unit_for,
+    visible_cases,
+)
 from wangge.cases.schemas import (
     AttachmentOut,
     CaseDetailOut,
@@ -42,7 +48,6 @@ from wangge.cases.schemas import (
     TaskDoneIn,
     VersionIn,
 )
-from wangge.cases.supervision_api import REPLY_PERMS, get_case_for_any, helper_unit_for
 from wangge.dispatch.actions import auto_dispatch, dispatch_by_dispatcher
 from wangge.dispatch.queries import assignee_for_dispatch, latest_recommendation, unit_for_dispatch
 from wangge.grids.models import GridCell

@@ -30,13 +30,14 @@ from wangge.cases.models import (
     Satisfaction,
     SupervisionState,
 )
-from wangge.cases.queries import get_case_by_tracking_code, visible_cases
-from wangge.cases.supervision_api import (
+from wangge.cases.queries import (
     REPLY_PERMS,
+    get_case_by_tracking_code,
     get_case_for_any,
     helper_tasks_for,
     helper_unit_for,
     may_answer,
+    visible_cases,
 )
 from wangge.lib.errors import CaseChangedMeanwhile, DomainError, NotFound, PermissionDenied
 from wangge.lib.masking import mask_name, mask_phone

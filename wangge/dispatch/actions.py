@@ -1,32 +1,59 @@
-"""智能分派 v0: routing by rules, no classifier. Every suggestion is kept as a
-`DispatchRecommendation` with its candidates and reasons, and the dispatcher's final choice is
-written onto it, so each dispatch can be explained and later routers can be measured against it.
+"""智能分派: routing by a trained classifier when one is active, by rules otherwise. Every
+suggestion is kept as a `DispatchRecommendation` with its candidates and reasons, and the
+dispatcher's final choice is written onto it, so each dispatch can be explained and later routers
+can be measured against it.
 
-Rules:
+Rules (v0, and the fallback whenever the classifier cannot decide):
 1. A grid-level category (小事不出网格) goes to the on-duty grid worker of the located grid
    (deputies after the worker); with nobody on duty, the township office is suggested.
 2. Any other category goes to the unit that owns it, or the nearest owning ancestor category.
 3. No category: no suggestion; the case waits for a dispatcher.
 Only rule 1 with a worker on duty and rule 2 with an owner are certain enough to dispatch alone.
+
+Classifier (when a `ClassifierModel` is active):
+- Only cases that arrive without a category are classified: a category given at intake was chosen
+  by the reporter or an operator, and the rules follow it.
+- The predicted label is a category code; the category leads to the unit by the rules above.
+- The case is dispatched alone only when the top confidence reaches the model's threshold (chosen
+  in training for the target precision) and the rules are certain for that category; the
+  category is then set on the case. Otherwise the case stays 待受理 with the top three suggestions
+  (category, unit, confidence) on the recommendation, whose router is the model version.
+- A top label that is no known active category means the model cannot help: rules, unchanged.
+
+Learning: `dispatch_by_dispatcher` keeps a `LabelledExample` when a dispatcher corrects the
+category, sends the case elsewhere than suggested, or re-dispatches it after 退单 (the return
+reason kept). See `_label_for` for which category the example gets.
 """
 
+import csv
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import translation
+from django.db.models import Max
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from wangge.accounts.models import Unit, UnitKind, User
 from wangge.accounts.queries import on_duty_grid_workers
-from wangge.cases.actions import dispatch_case
-from wangge.cases.models import Case, CaseState
-from wangge.dispatch.models import DispatchRecommendation
-from wangge.dispatch.queries import latest_recommendation
+from wangge.cases.actions import add_event, dispatch_case
+from wangge.cases.models import DONE_STATES, Case, CaseState, Category, EventKind
+from wangge.dispatch.models import (
+    ClassifierModel,
+    DispatchRecommendation,
+    ExampleSource,
+    LabelledExample,
+)
+from wangge.dispatch.queries import active_model, latest_recommendation
 from wangge.grids.models import GridLevel
-from wangge.lib.errors import Conflict
+from wangge.lib.errors import CaseChangedMeanwhile, Conflict, InvalidInput
 
 ROUTER = "rules-v0"
+# Fewer examples than this make cross-validated metrics meaningless.
+MIN_EXAMPLES = 20
 
 
 def _township_office(case: Case) -> Unit | None:
@@ -38,8 +65,8 @@ def _township_office(case: Case) -> Unit | None:
     return Unit.objects.filter(cell=township, kind=UnitKind.TOWNSHIP_OFFICE, is_active=True).first()
 
 
-def _candidates(case: Case) -> list[dict]:
-    category = case.category
+def _candidates(case: Case, category: Category | None = None) -> list[dict]:
+    category = category or case.category
     if category is None:
         return []
     if category.grid_level:
@@ -102,9 +129,87 @@ def _route(case: Case) -> list[dict]:
         return _candidates(case)
 
 
+def case_text(case: Case) -> str:
+    """What the classifier reads: the title, then the description."""
+    return f"{case.title}\n{case.description}".strip()
+
+
+# --- the classifier -----------------------------------------------------------------------------
+
+# Loaded models by (id, version, created_at): unpickling on every intake would cost more than
+# classifying. Rolled-back ids can come back, hence the version and time in the key.
+_loaded: dict[tuple, object] = {}
+
+
+def _classifier_class():
+    from wangge.dispatch.classifier import TextClassifier  # scikit-learn loads only when needed
+
+    return TextClassifier
+
+
+def _load(model: ClassifierModel):
+    key = (model.pk, model.version, model.created_at)
+    clf = _loaded.get(key)
+    if clf is None:
+        blob = ClassifierModel.objects.values_list("blob", flat=True).get(pk=model.pk)
+        clf = _classifier_class().loads(bytes(blob))
+        _loaded.clear()  # one active model at a time; keep memory flat
+        _loaded[key] = clf
+    return clf
+
+
+def _model_candidates(case: Case, model: ClassifierModel) -> list[dict] | None:
+    """Top-three suggestions of the classifier, each a category with where the rules send it;
+    None when the top label is no known active category."""
+    prediction = _load(model).predict([case_text(case)])[0]
+    codes = [label for label, _conf in prediction.top[:3]]
+    categories = {
+        c.code: c
+        for c in Category.objects.filter(code__in=codes, is_active=True).select_related(
+            "owner", "parent__owner", "parent__parent__owner"
+        )
+    }
+    if prediction.top[0][0] not in categories:
+        return None
+    rows = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for rank, (label, confidence) in enumerate(prediction.top[:3]):
+            category = categories.get(label)
+            if category is None:
+                continue
+            target = next(iter(_candidates(case, category)), None) or {}
+            rows.append(
+                {
+                    "rule": "model",
+                    "category": category.code,
+                    "category_name": category.name,
+                    "unit": target.get("unit"),
+                    "assignee": target.get("assignee"),
+                    "name": target.get("name", ""),
+                    "score": round(float(confidence), 4),
+                    "certain": rank == 0
+                    and confidence >= model.threshold
+                    and bool(target.get("certain")),
+                    "why": _("The classifier reads “%(category)s” (confidence %(confidence)s).")
+                    % {"category": category.name, "confidence": f"{confidence:.0%}"},
+                }
+            )
+    return rows
+
+
+def _unit_of(unit_id: int | None) -> Unit | None:
+    return Unit.objects.get(pk=unit_id) if unit_id else None
+
+
 @transaction.atomic
 def route_case(case: Case) -> DispatchRecommendation:
     """智能分派: suggest where the case should go, and keep the suggestion with its reasons."""
+    model = None if case.category_id else active_model()
+    candidates = _model_candidates(case, model) if model else None
+    if candidates is not None:
+        return DispatchRecommendation.objects.create(
+            case=case, router=model.version, model=model, candidates=candidates
+        )
     return DispatchRecommendation.objects.create(case=case, router=ROUTER, candidates=_route(case))
 
 
@@ -128,31 +233,107 @@ def _owner_unit(case: Case, unit_id: int) -> Unit:
     return Unit.objects.get(pk=unit_id)
 
 
+def _set_category(case: Case, category: Category) -> Case:
+    # Same compare-and-set token as every move, without bumping it: the dispatch that follows
+    # in this transaction is the move.
+    won = Case.objects.filter(pk=case.pk, version=case.version).update(category=category)
+    if won != 1:
+        raise CaseChangedMeanwhile()
+    case.category = category
+    return case
+
+
 def auto_dispatch(case: Case, *, actor: User, now: datetime | None = None) -> Case:
-    """Route the case and dispatch it at once when the rule is certain; otherwise leave it
+    """Route the case and dispatch it at once when the router is certain; otherwise leave it
     待受理 for a dispatcher, the suggestion waiting beside it. The suggestion is written once,
     with the choice on it."""
-    candidates = _route(case)
+    model = None if case.category_id else active_model()
+    candidates = _model_candidates(case, model) if model else None
+    if candidates is None:
+        model, candidates = None, _route(case)
+    router = model.version if model else ROUTER
     top = next((c for c in candidates if c.get("certain")), None)
     if top is None or case.state != CaseState.NEW:
         case.recommendation = DispatchRecommendation.objects.create(
-            case=case, router=ROUTER, candidates=candidates
+            case=case, router=router, model=model, candidates=candidates
         )
         return case
-    unit = _owner_unit(case, top["unit"]) if top["unit"] else None
-    assignee = User.objects.get(pk=top["assignee"]) if top["assignee"] else None
+    chosen = {}
     try:
         with transaction.atomic():
+            if model is not None:
+                case = _set_category(case, Category.objects.get(code=top["category"]))
+            unit = _owner_unit(case, top["unit"]) if top["unit"] else None
+            assignee = User.objects.get(pk=top["assignee"]) if top["assignee"] else None
             case = dispatch_case(case, actor=actor, unit=unit, assignee=assignee, now=now)
-            chosen = {"chosen_unit": unit, "chosen_by": actor if actor and actor.pk else None}
+            chosen = {
+                "chosen_unit": unit,
+                "chosen_by": actor if actor and actor.pk else None,
+                "auto": True,
+            }
     except Conflict:
         # A dispatcher acted first; their choice stands and the suggestion stays on record.
         case.refresh_from_db()
-        chosen = {}
     case.recommendation = DispatchRecommendation.objects.create(
-        case=case, router=ROUTER, candidates=candidates, **chosen
+        case=case, router=router, model=model, candidates=candidates, **chosen
     )
     return case
+
+
+# --- learning from dispatchers ------------------------------------------------------------------
+
+
+def _leaf_categories_of(unit: Unit) -> list[Category]:
+    owned = list(Category.objects.filter(owner=unit, is_active=True))
+    parents = {c.parent_id for c in Category.objects.filter(is_active=True, parent__isnull=False)}
+    return [c for c in owned if c.pk not in parents]
+
+
+def _label_for(
+    case: Case, *, corrected: Category | None, unit: Unit | None, assignee: User | None
+) -> str | None:
+    """The category a dispatcher's choice teaches:
+    1. the category the dispatcher set, if any;
+    2. else the case's category, if the chosen unit owns it (or it is grid-level work and a
+       grid worker was chosen): the choice agrees with it;
+    3. else the one leaf category the chosen unit owns, when it owns exactly one;
+    4. else nothing: a unit owning many categories does not say which one was meant."""
+    if corrected is not None:
+        return corrected.code
+    category = case.category
+    if category is not None:
+        if unit is None and assignee is not None and category.grid_level:
+            return category.code
+        if unit is not None and any(n.owner_id == unit.pk for n in category.lineage()):
+            return category.code
+    if unit is not None:
+        leaves = _leaf_categories_of(unit)
+        if len(leaves) == 1:
+            return leaves[0].code
+    return None
+
+
+def _pointed_elsewhere(
+    rec: DispatchRecommendation | None,
+    *,
+    category: Category | None,
+    unit: Unit | None,
+    assignee: User | None,
+) -> bool:
+    top = next(iter(rec.candidates), None) if rec else None
+    if top is None:
+        return False
+    if top.get("category") and category is not None and top["category"] != category.code:
+        return True
+    return (top.get("unit"), top.get("assignee")) != (
+        unit.pk if unit else None,
+        assignee.pk if assignee else None,
+    )
+
+
+def _last_return_reason(case: Case) -> str:
+    event = case.events.filter(kind=EventKind.RETURN).order_by("-occurred_at", "-id").first()
+    return event.reason if event else ""
 
 
 @transaction.atomic
@@ -165,10 +346,27 @@ def dispatch_by_dispatcher(
     helpers: list[Unit] | None = None,
     due_at: datetime | None = None,
     note: str = "",
+    category: Category | None = None,
     now: datetime | None = None,
 ) -> Case:
     """派单 by hand (主办 with 协办 helpers, or a grid worker), recording the choice beside the
-    rules' suggestion."""
+    router's suggestion. `category` corrects the case's category first. A correction of the
+    suggestion, or a re-dispatch after 退单, is kept as a labelled example."""
+    returned = case.state == CaseState.RETURNED
+    rec = latest_recommendation(case)
+    before = case.category
+    corrected = category if category is not None and category.pk != case.category_id else None
+    if corrected is not None:
+        case = _set_category(case, corrected)
+        add_event(
+            case,
+            EventKind.NOTE,
+            actor=actor,
+            now=now or timezone.now(),
+            reason=_("Category corrected: %(before)s → %(after)s")
+            % {"before": before.name if before else "-", "after": corrected.name},
+            data={"category": {"from": before.code if before else "", "to": corrected.code}},
+        )
     case = dispatch_case(
         case,
         actor=actor,
@@ -179,5 +377,116 @@ def dispatch_by_dispatcher(
         note=note,
         now=now,
     )
-    record_choice(case, unit=unit, actor=actor)
+    # An automatic dispatch keeps its own choice (the misroute rate is counted on it); the
+    # person's choice goes on a fresh suggestion.
+    record_choice(
+        case, unit=unit, actor=actor, recommendation=route_case(case) if rec and rec.auto else rec
+    )
+    if (
+        returned
+        or (corrected is not None and before is not None)
+        or _pointed_elsewhere(rec, category=case.category, unit=unit, assignee=assignee)
+    ):
+        label = _label_for(case, corrected=corrected, unit=unit, assignee=assignee)
+        if label is not None:
+            LabelledExample.objects.create(
+                text=case_text(case),
+                label=label,
+                source=ExampleSource.RETURN if returned else ExampleSource.CORRECTION,
+                case=case,
+                reason=_last_return_reason(case) if returned else "",
+                created_by=actor if actor and actor.pk else None,
+            )
     return case
+
+
+# --- training -----------------------------------------------------------------------------------
+
+
+class TrainingRefused(InvalidInput):
+    code = "training_refused"
+    default_message = gettext_lazy("Not enough examples to train a classifier.")
+
+
+def deployment_examples() -> list[tuple[str, str]]:
+    """(text, label) pairs from this deployment: every labelled example (for a case, only its
+    latest), then every resolved or closed case with a category and no example of its own. Cases
+    closed without being dispatched (invalid, duplicate) teach nothing and are left out."""
+    pairs, seen = [], set()
+    latest: dict[int, LabelledExample] = {}
+    for ex in LabelledExample.objects.order_by("id"):
+        if ex.case_id is None:
+            pairs.append((ex.text, ex.label))
+        else:
+            latest[ex.case_id] = ex
+    for case_id, ex in latest.items():
+        pairs.append((ex.text, ex.label))
+        seen.add(case_id)
+    cases = (
+        Case.objects.filter(
+            state__in=DONE_STATES, category__isnull=False, dispatched_at__isnull=False
+        )
+        .exclude(pk__in=seen)
+        .order_by("id")
+        .values_list("title", "description", "category__code")
+    )
+    pairs.extend((f"{t}\n{d}".strip(), code) for t, d, code in cases)
+    return pairs
+
+
+def csv_examples(path: str | Path) -> list[tuple[str, str]]:
+    """(text, label) pairs from a CSV file with the columns `text` and `label`."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not {"text", "label"} <= set(reader.fieldnames or []):
+            raise InvalidInput(_("The CSV file needs the columns “text” and “label”."))
+        return [
+            (row["text"].strip(), row["label"].strip())
+            for row in reader
+            if (row["text"] or "").strip() and (row["label"] or "").strip()
+        ]
+
+
+def train_model(
+    examples: Iterable[tuple[str, str]],
+    *,
+    actor: User | None,
+    target_precision: float = 0.97,
+    progress: Callable | None = None,
+) -> ClassifierModel:
+    """Train a classifier on (text, label) pairs, store it versioned with its cross-validated
+    metrics, and make it the active one (the previous model is kept, inactive)."""
+    pairs = list(examples)
+    labels = {label for _text, label in pairs}
+    if len(pairs) < MIN_EXAMPLES:
+        raise TrainingRefused(
+            _("Only %(n)s examples; at least %(min)s are needed to train."),
+            n=len(pairs),
+            min=MIN_EXAMPLES,
+        )
+    if len(labels) < 2:
+        raise TrainingRefused(
+            _("The examples have %(n)s label; at least 2 are needed to train."), n=len(labels)
+        )
+    if not 0 < target_precision <= 1:
+        raise InvalidInput(fields={"target_precision": _("Give a share between 0 and 1.")})
+    clf = _classifier_class()().fit(
+        [t for t, _label in pairs],
+        [label for _t, label in pairs],
+        target_precision=target_precision,
+        progress=progress,
+    )
+    blob = clf.dumps()
+    with transaction.atomic():
+        seq = (ClassifierModel.objects.aggregate(n=Max("id"))["n"] or 0) + 1
+        ClassifierModel.objects.filter(is_active=True).update(is_active=False)
+        return ClassifierModel.objects.create(
+            version=f"model-{seq}",
+            trained_by=actor if actor and actor.pk else None,
+            n_examples=len(pairs),
+            metrics={**clf.metrics, "algorithm": str(clf.version)},
+            threshold=float(clf.threshold),
+            target_precision=target_precision,
+            blob=blob,
+            is_active=True,
+        )

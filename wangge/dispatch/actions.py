@@ -25,10 +25,8 @@ category, sends the case elsewhere than suggested, or re-dispatches it after 退
 reason kept). See `_label_for` for which category the example gets.
 """
 
-import csv
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -39,6 +37,7 @@ from django.utils.translation import gettext_lazy
 
 from wangge.accounts.models import Unit, UnitKind, User
 from wangge.accounts.queries import on_duty_grid_workers
+from wangge.audit.actions import record_audit
 from wangge.cases.actions import add_event, dispatch_case
 from wangge.cases.models import DONE_STATES, Case, CaseState, Category, EventKind
 from wangge.dispatch.models import (
@@ -434,17 +433,25 @@ def deployment_examples() -> list[tuple[str, str]]:
     return pairs
 
 
-def csv_examples(path: str | Path) -> list[tuple[str, str]]:
-    """(text, label) pairs from a CSV file with the columns `text` and `label`."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if not {"text", "label"} <= set(reader.fieldnames or []):
-            raise InvalidInput(_("The CSV file needs the columns “text” and “label”."))
-        return [
-            (row["text"].strip(), row["label"].strip())
-            for row in reader
-            if (row["text"] or "").strip() and (row["label"] or "").strip()
-        ]
+@transaction.atomic
+def keep_examples(
+    pairs: Iterable[tuple[str, str]], *, source: str, actor: User | None
+) -> list[LabelledExample]:
+    """Store (text, label) pairs as labelled examples (for example a CSV the model was trained
+    from), so a later training from the deployment still knows them. Pairs already kept from the
+    same source are skipped."""
+    pairs = list(dict.fromkeys(pairs))
+    known = set(LabelledExample.objects.filter(source=source).values_list("text", "label"))
+    return LabelledExample.objects.bulk_create(
+        LabelledExample(
+            text=text,
+            label=label,
+            source=source,
+            created_by=actor if actor and actor.pk else None,
+        )
+        for text, label in pairs
+        if (text, label) not in known
+    )
 
 
 def train_model(
@@ -480,7 +487,7 @@ def train_model(
     with transaction.atomic():
         seq = (ClassifierModel.objects.aggregate(n=Max("id"))["n"] or 0) + 1
         ClassifierModel.objects.filter(is_active=True).update(is_active=False)
-        return ClassifierModel.objects.create(
+        model = ClassifierModel.objects.create(
             version=f"model-{seq}",
             trained_by=actor if actor and actor.pk else None,
             n_examples=len(pairs),
@@ -490,3 +497,21 @@ def train_model(
             blob=blob,
             is_active=True,
         )
+        record_audit(
+            actor=actor,
+            action="dispatch.train_model",
+            obj=model,
+            detail={"version": model.version, "n_examples": len(pairs)},
+        )
+        return model
+
+
+@transaction.atomic
+def activate_model(model: ClassifierModel, *, actor: User | None) -> ClassifierModel:
+    """Make this model the one dispatch uses (for example back to an older one); the others
+    stay, inactive."""
+    ClassifierModel.objects.filter(is_active=True).exclude(pk=model.pk).update(is_active=False)
+    ClassifierModel.objects.filter(pk=model.pk).update(is_active=True)
+    model.is_active = True
+    record_audit(actor=actor, action="dispatch.activate_model", obj=model)
+    return model

@@ -67,47 +67,6 @@ MESSAGES = {
 }
 
 
-class FakeClassifier:
-    """Stands in for `wangge.dispatch.classifier.TextClassifier` (same interface): a character
-    overlap score, confidence = share of the score."""
-
-    version = "fake-1"
-
-    def fit(self, texts, labels, *, target_precision=0.97, progress=None):
-        self.chars = {}
-        for text, label in zip(texts, labels, strict=True):
-            self.chars.setdefault(label, set()).update(text)
-        self.classes_ = sorted(self.chars)
-        self.threshold = 0.3
-        self.metrics = {"macro_f1": 1.0, "accuracy": 1.0, "n_train": len(texts)}
-        return self
-
-    def predict(self, texts):
-        from types import SimpleNamespace
-
-        out = []
-        for text in texts:
-            scores = {c: len(set(text) & self.chars[c]) + 0.01 for c in self.classes_}
-            total = sum(scores.values())
-            top = sorted(((c, s / total) for c, s in scores.items()), key=lambda x: -x[1])[:3]
-            out.append(SimpleNamespace(label=top[0][0], confidence=top[0][1], top=top))
-        return out
-
-    def dumps(self):
-        import json
-
-        return json.dumps({k: sorted(v) for k, v in self.chars.items()}).encode()
-
-    @classmethod
-    def loads(cls, blob):
-        import json
-
-        clf = cls().fit([], [])
-        clf.chars = {k: set(v) for k, v in json.loads(blob).items()}
-        clf.classes_ = sorted(clf.chars)
-        return clf
-
-
 def close_cases(world, report, messages=MESSAGES):
     """Cases reported with their category, dispatched, accepted and resolved: the history a
     deployment trains on."""
@@ -119,18 +78,13 @@ def close_cases(world, report, messages=MESSAGES):
             resolve_case(case, outcome="solved", note="已处理", actor=world.dispatcher)
 
 
-def trained(world, report, monkeypatch, **kw) -> ClassifierModel:
-    monkeypatch.setattr(
-        "wangge.dispatch.actions._classifier_class", lambda: FakeClassifier, raising=True
-    )
+def trained(world, report, **kw) -> ClassifierModel:
     close_cases(world, report)
     return train_model(deployment_examples(), actor=world.admin, **kw)
 
 
-def test_a_model_trained_on_closed_cases_sends_a_new_street_light_message_alone(
-    world, report, monkeypatch
-):
-    model = trained(world, report, monkeypatch)
+def test_a_model_trained_on_closed_cases_sends_a_new_street_light_message_alone(world, report):
+    model = trained(world, report)
     case = report("路灯不亮了晚上很黑")
     robot = system_user("dispatch-rules")
     case = auto_dispatch(case, actor=robot)
@@ -150,8 +104,8 @@ def test_a_model_trained_on_closed_cases_sends_a_new_street_light_message_alone(
     assert [e.kind for e in case.events.all()] == ["report", "dispatch"]
 
 
-def test_below_the_threshold_the_case_waits_with_three_suggestions(world, report, monkeypatch):
-    model = trained(world, report, monkeypatch)
+def test_below_the_threshold_the_case_waits_with_three_suggestions(world, report):
+    model = trained(world, report)
     ClassifierModel.objects.filter(pk=model.pk).update(threshold=1.01)
     case = auto_dispatch(report("路灯不亮了晚上很黑"), actor=system_user("dispatch-rules"))
     case.refresh_from_db()
@@ -171,16 +125,15 @@ def test_below_the_threshold_the_case_waits_with_three_suggestions(world, report
     assert [e.kind for e in case.events.all()] == ["report"]
 
 
-def test_a_case_reported_with_a_category_keeps_the_rules(world, report, monkeypatch):
-    trained(world, report, monkeypatch)
+def test_a_case_reported_with_a_category_keeps_the_rules(world, report):
+    trained(world, report)
     case = auto_dispatch(report("路灯不亮了", category="0401"), actor=system_user("r"))
     assert (case.state, case.unit) == (CaseState.DISPATCHED, world.unit("water"))
     rec = DispatchRecommendation.objects.get(case=case)
     assert (rec.router, rec.model, rec.auto) == ("rules-v0", None, True)
 
 
-def test_a_label_that_is_no_category_falls_back_to_the_rules(world, report, monkeypatch):
-    monkeypatch.setattr("wangge.dispatch.actions._classifier_class", lambda: FakeClassifier)
+def test_a_label_that_is_no_category_falls_back_to_the_rules(world, report):
     pairs = [("路灯不亮", "9901")] * 12 + [("停水了", "9902")] * 12
     train_model(pairs, actor=world.admin)
     case = auto_dispatch(report("路灯不亮"), actor=system_user("r"))
@@ -189,8 +142,8 @@ def test_a_label_that_is_no_category_falls_back_to_the_rules(world, report, monk
     assert (rec.router, rec.model, rec.candidates) == ("rules-v0", None, [])
 
 
-def test_a_dispatcher_correcting_the_category_leaves_a_labelled_example(world, report, monkeypatch):
-    model = trained(world, report, monkeypatch)
+def test_a_dispatcher_correcting_the_category_leaves_a_labelled_example(world, report):
+    model = trained(world, report)
     ClassifierModel.objects.filter(pk=model.pk).update(threshold=1.01)
     case = auto_dispatch(report("路灯不亮了晚上很黑"), actor=system_user("r"))
     case = dispatch_by_dispatcher(
@@ -209,8 +162,8 @@ def test_a_dispatcher_correcting_the_category_leaves_a_labelled_example(world, r
     assert [e.kind for e in case.events.all()] == ["report", "note", "dispatch"]
 
 
-def test_following_the_suggestion_teaches_nothing_new(world, report, monkeypatch):
-    model = trained(world, report, monkeypatch)
+def test_following_the_suggestion_teaches_nothing_new(world, report):
+    model = trained(world, report)
     ClassifierModel.objects.filter(pk=model.pk).update(threshold=1.01)
     case = auto_dispatch(report("路灯不亮了晚上很黑"), actor=system_user("r"))
     dispatch_by_dispatcher(
@@ -219,10 +172,8 @@ def test_following_the_suggestion_teaches_nothing_new(world, report, monkeypatch
     assert LabelledExample.objects.count() == 0
 
 
-def test_a_re_dispatch_after_a_return_keeps_the_reason_and_the_units_only_category(
-    world, report, monkeypatch
-):
-    trained(world, report, monkeypatch)
+def test_a_re_dispatch_after_a_return_keeps_the_reason_and_the_units_only_category(world, report):
+    trained(world, report)
     case = auto_dispatch(report("路灯不亮了晚上很黑"), actor=system_user("r"))
     case = return_case(case, reason="不是路灯，是整片停水", actor=world.urban_handler)
     # the water company owns one leaf category (停水), so the unit alone names it
@@ -232,10 +183,8 @@ def test_a_re_dispatch_after_a_return_keeps_the_reason_and_the_units_only_catego
     ]
 
 
-def test_a_unit_owning_several_categories_does_not_say_which_so_nothing_is_kept(
-    world, report, monkeypatch
-):
-    trained(world, report, monkeypatch)
+def test_a_unit_owning_several_categories_does_not_say_which_so_nothing_is_kept(world, report):
+    trained(world, report)
     case = auto_dispatch(report("家里停水两天了没有水"), actor=system_user("r"))
     assert case.unit == world.unit("water")
     case = return_case(case, reason="是小区管网，不归我们", actor=world.water_handler)
@@ -243,8 +192,8 @@ def test_a_unit_owning_several_categories_does_not_say_which_so_nothing_is_kept(
     assert LabelledExample.objects.count() == 0
 
 
-def test_corrections_are_trained_on_instead_of_the_cases_category(world, report, monkeypatch):
-    trained(world, report, monkeypatch)
+def test_corrections_are_trained_on_instead_of_the_cases_category(world, report):
+    trained(world, report)
     case = auto_dispatch(report("路灯不亮了晚上很黑"), actor=system_user("r"))
     case = return_case(case, reason="是停水", actor=world.urban_handler)
     case = dispatch_by_dispatcher(case, actor=world.dispatcher, unit=world.unit("water"))
@@ -255,11 +204,9 @@ def test_corrections_are_trained_on_instead_of_the_cases_category(world, report,
     assert len(pairs) == 33
 
 
-def test_misroute_rates_count_returns_and_re_dispatches_of_model_dispatches(
-    world, report, monkeypatch
-):
+def test_misroute_rates_count_returns_and_re_dispatches_of_model_dispatches(world, report):
     start = timezone.now() - timedelta(minutes=1)
-    trained(world, report, monkeypatch)
+    trained(world, report)
     robot = system_user("r")
     light_1 = auto_dispatch(report("路灯不亮了晚上很黑"), actor=robot)
     auto_dispatch(report("路灯坏了好几盏"), actor=robot)

@@ -473,7 +473,7 @@ def train_model(
         )
     if len(labels) < 2:
         raise TrainingRefused(
-            _("The examples have %(n)s label; at least 2 are needed to train."), n=len(labels)
+            _("All examples have the same label; at least 2 different labels are needed.")
         )
     if not 0 < target_precision <= 1:
         raise InvalidInput(fields={"target_precision": _("Give a share between 0 and 1.")})

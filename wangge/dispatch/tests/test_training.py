@@ -106,7 +106,9 @@ def test_training_refuses_a_csv_with_a_single_label(world, tmp_path):
     path = write_csv(tmp_path / "one.csv", [(f"路灯不亮第{i}次", "0201") for i in range(25)])
     with pytest.raises(CommandError) as refused:
         train("--from-csv", path)
-    assert str(refused.value) == "The examples have 1 label; at least 2 are needed to train."
+    assert str(refused.value) == (
+        "All examples have the same label; at least 2 different labels are needed."
+    )
     assert (ClassifierModel.objects.count(), LabelledExample.objects.count()) == (0, 0)
 
 

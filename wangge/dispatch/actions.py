@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -484,26 +484,33 @@ def train_model(
         progress=progress,
     )
     blob = clf.dumps()
-    with transaction.atomic():
-        seq = (ClassifierModel.objects.aggregate(n=Max("id"))["n"] or 0) + 1
-        ClassifierModel.objects.filter(is_active=True).update(is_active=False)
-        model = ClassifierModel.objects.create(
-            version=f"model-{seq}",
-            trained_by=actor if actor and actor.pk else None,
-            n_examples=len(pairs),
-            metrics={**clf.metrics, "algorithm": str(clf.version)},
-            threshold=float(clf.threshold),
-            target_precision=target_precision,
-            blob=blob,
-            is_active=True,
-        )
-        record_audit(
-            actor=actor,
-            action="dispatch.train_model",
-            obj=model,
-            detail={"version": model.version, "n_examples": len(pairs)},
-        )
-        return model
+    try:
+        return _store_model(clf, blob, pairs=pairs, actor=actor, target_precision=target_precision)
+    except IntegrityError:  # another training stored its model between our read and write
+        raise Conflict(_("Another model was stored meanwhile; train again.")) from None
+
+
+@transaction.atomic
+def _store_model(clf, blob, *, pairs, actor, target_precision) -> ClassifierModel:
+    seq = (ClassifierModel.objects.aggregate(n=Max("id"))["n"] or 0) + 1
+    ClassifierModel.objects.filter(is_active=True).update(is_active=False)
+    model = ClassifierModel.objects.create(
+        version=f"model-{seq}",
+        trained_by=actor if actor and actor.pk else None,
+        n_examples=len(pairs),
+        metrics={**clf.metrics, "algorithm": str(clf.version)},
+        threshold=float(clf.threshold),
+        target_precision=target_precision,
+        blob=blob,
+        is_active=True,
+    )
+    record_audit(
+        actor=actor,
+        action="dispatch.train_model",
+        obj=model,
+        detail={"version": model.version, "n_examples": len(pairs)},
+    )
+    return model
 
 
 @transaction.atomic

@@ -21,18 +21,24 @@ def latest_recommendation(case: Case) -> DispatchRecommendation | None:
     )
 
 
+GRID_WORKERS = _("Grid workers")
+
+
 def active_model() -> ClassifierModel | None:
     """The classifier in use, without its (large) blob; None until one is trained."""
     return ClassifierModel.objects.filter(is_active=True).defer("blob").first()
 
 
 def misroute_rates(start: datetime, end: datetime) -> dict[str, list[dict]]:
-    """Share of cases the classifier dispatched alone in [start, end) that later came back: 退单
-    or a second dispatch. Per category the model predicted and per unit (the unit the
-    model sent it to; grid-worker dispatches have no unit and are counted under None)."""
+    """Share of the cases reported in [start, end) that the classifier dispatched alone and that
+    later came back: 退单 or a second dispatch. Per category the model predicted and per unit
+    it sent the case to (grid-worker dispatches are counted together, under None)."""
     rows = (
         DispatchRecommendation.objects.filter(
-            auto=True, model__isnull=False, created_at__gte=start, created_at__lt=end
+            auto=True,
+            model__isnull=False,
+            case__reported_at__gte=start,
+            case__reported_at__lt=end,
         )
         .values("case_id", "candidates")
         .annotate(
@@ -48,7 +54,7 @@ def misroute_rates(start: datetime, end: datetime) -> dict[str, list[dict]]:
         top = row["candidates"][0]  # an automatic dispatch followed the top suggestion
         for table, key, name in (
             (by_category, top.get("category"), top.get("category_name")),
-            (by_unit, top.get("unit"), top.get("name")),
+            (by_unit, top.get("unit"), top.get("name") if top.get("unit") else GRID_WORKERS),
         ):
             entry = table.setdefault(
                 key, {"key": key, "name": name or "", "cases": 0, "misrouted": 0}

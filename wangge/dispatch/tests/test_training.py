@@ -11,7 +11,7 @@ from django.utils import translation
 from wangge.accounts.actions import system_user
 from wangge.audit.models import AuditEntry
 from wangge.cases.models import CaseState
-from wangge.dispatch.actions import auto_dispatch
+from wangge.dispatch.actions import activate_model, auto_dispatch
 from wangge.dispatch.models import ClassifierModel, ExampleSource, LabelledExample
 from wangge.dispatch.tests.test_smart_dispatch import MESSAGES, close_cases
 
@@ -118,3 +118,22 @@ def test_training_refuses_a_target_precision_that_is_no_share(world, report):
         train("--target-precision", "97")
     assert str(refused.value) == "The target precision must be above 0 and at most 1."
     assert ClassifierModel.objects.count() == 0
+
+
+def test_an_older_model_can_be_made_active_again_and_routes_from_then_on(world, report):
+    close_cases(world, report)
+    train()
+    first = ClassifierModel.objects.get()
+    train()
+    activate_model(first, actor=world.admin)
+    assert [(m.version, m.is_active) for m in ClassifierModel.objects.order_by("id")] == [
+        (first.version, True),
+        (ClassifierModel.objects.exclude(pk=first.pk).get().version, False),
+    ]
+    case = auto_dispatch(report("晚上小区路灯坏了不亮"), actor=system_user("dispatch-rules"))
+    assert case.recommendation.router == first.version
+    assert list(dispatch_audit().order_by("id").values_list("action", "actor")) == [
+        ("dispatch.train_model", None),
+        ("dispatch.train_model", None),
+        ("dispatch.activate_model", world.admin.pk),
+    ]

@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from wangge.accounts.actions import system_user
-from wangge.cases.actions import accept_case, resolve_case, return_case
+from wangge.cases.actions import accept_case, close_case, resolve_case, return_case
 from wangge.cases.models import CaseState
 from wangge.dispatch.actions import (
     auto_dispatch,
@@ -199,9 +199,13 @@ def test_corrections_are_trained_on_instead_of_the_cases_category(world, report)
     case = dispatch_by_dispatcher(case, actor=world.dispatcher, unit=world.unit("water"))
     case = accept_case(case, actor=world.water_handler)
     resolve_case(case, outcome="solved", note="已来水", actor=world.water_handler)
+    # closed as a duplicate without handling: it teaches nothing
+    close_case(report("路灯不亮", category="0201"), reason="重复件", actor=world.dispatcher)
+    # still open: not yet a fact
+    report("停电了", category="0402")
     pairs = deployment_examples()
-    assert [p for p in pairs if p[0] == "路灯不亮了晚上很黑"] == [("路灯不亮了晚上很黑", "0401")]
-    assert len(pairs) == 33
+    history = [(text, code) for (code, _unit), texts in MESSAGES.items() for text in texts]
+    assert pairs == [("路灯不亮了晚上很黑", "0401"), *history]
 
 
 def test_misroute_rates_count_returns_and_re_dispatches_of_model_dispatches(world, report):

@@ -196,10 +196,6 @@ def _model_candidates(case: Case, model: ClassifierModel) -> list[dict] | None:
     return rows
 
 
-def _unit_of(unit_id: int | None) -> Unit | None:
-    return Unit.objects.get(pk=unit_id) if unit_id else None
-
-
 @transaction.atomic
 def route_case(case: Case) -> DispatchRecommendation:
     """智能分派: suggest where the case should go, and keep the suggestion with its reasons."""
@@ -403,6 +399,8 @@ def dispatch_by_dispatcher(
 
 
 class TrainingRefused(InvalidInput):
+    """Too few examples, or a single label: no model would be better than a dispatcher."""
+
     code = "training_refused"
     default_message = gettext_lazy("Not enough examples to train a classifier.")
 

@@ -1,8 +1,13 @@
 """Chinese is complete, English is the msgid, and no page loads anything from the internet."""
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 from django.utils import translation
 
@@ -52,3 +57,18 @@ def test_no_template_or_stylesheet_loads_anything_from_the_internet():
         for match in re.finditer(r"""(?:src|href|url)\s*[=(]\s*["']?(https?:)?//""", text):
             offenders.append(f"{path.relative_to(ROOT)}: {match.group(0)}")
     assert offenders == []
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None, reason="GNU gettext is not installed")
+def test_every_message_in_the_code_is_in_the_chinese_catalogue(tmp_path):
+    # Extract the messages afresh from a copy of the package and compare with the catalogue.
+    copy = tmp_path / "wangge"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("tests", "__pycache__", "static"))
+    subprocess.run(
+        [sys.executable, "-m", "django", "makemessages", "-l", "zh_Hans", "--no-obsolete"],
+        cwd=copy, check=True, capture_output=True,
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+    )  # fmt: skip
+    fresh = {msgid for msgid, _, _ in _entries((copy / PO.relative_to(ROOT)).read_text("utf-8"))}
+    known = {msgid for msgid, _, _ in _entries(PO.read_text(encoding="utf-8"))}
+    assert sorted(fresh - known) == []

@@ -211,6 +211,7 @@ def dispatch(request, case_id: int, payload: DispatchIn):
     unit = unit_for_dispatch(payload.unit_id, field="unit_id") if payload.unit_id else None
     assignee = assignee_for_dispatch(payload.assignee_id) if payload.assignee_id else None
     helpers = [unit_for_dispatch(h, field="helpers") for h in payload.helpers]
+    category = _category(payload.category)
     return _move(
         request,
         case_id,
@@ -224,6 +225,7 @@ def dispatch(request, case_id: int, payload: DispatchIn):
             helpers=helpers,
             due_at=payload.due_at,
             note=payload.note,
+            category=category,
         ),
     )
 

@@ -64,6 +64,7 @@ class DispatchIn(VersionIn):
     helpers: list[int] = Field(default_factory=list, description="unit ids of 协办 units")
     due_at: datetime | None = None
     note: str = ""
+    category: str | None = Field(None, description="category code, to correct the case's category")
 
 
 class ReasonIn(VersionIn):

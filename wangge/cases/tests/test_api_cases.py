@@ -13,7 +13,7 @@ from wangge.accounts.models import ApiToken
 from wangge.audit.models import PersonalDataAccess
 from wangge.cases.actions import dispatch_case, report_case
 from wangge.cases.models import Attachment, Case, Channel
-from wangge.dispatch.models import DispatchRecommendation
+from wangge.dispatch.models import DispatchRecommendation, LabelledExample
 
 
 def api(user) -> Client:
@@ -259,3 +259,33 @@ def test_openapi_docs_list_the_paths_integrations_rely_on(world):
         "/api/v1/cases/{case_id}/attachments",
     } <= set(schema["paths"])
     assert Client().get("/api/docs").status_code == 200
+
+
+def test_a_dispatcher_corrects_the_category_and_the_correction_is_kept_for_training(world, report):
+    case = report("小区停水三天了", category="0201")  # the operator picked 路灯 by mistake
+    r = post(
+        api(world.dispatcher),
+        f"/{case.pk}/dispatch",
+        {"unit_id": world.unit("water").pk, "category": "0401", "version": case.version},
+    )
+    assert r.status_code == 200, r.content
+    case.refresh_from_db()
+    assert (case.category.code, case.unit, case.state) == (
+        "0401",
+        world.unit("water"),
+        "dispatched",
+    )
+    example = LabelledExample.objects.get(case=case)
+    assert (example.label, example.source) == ("0401", "correction")
+
+
+def test_an_unknown_category_in_a_dispatch_is_refused_and_changes_nothing(world, report):
+    case = report("小区停水", category="0401")
+    r = post(
+        api(world.dispatcher),
+        f"/{case.pk}/dispatch",
+        {"unit_id": world.unit("water").pk, "category": "9999", "version": case.version},
+    )
+    case.refresh_from_db()
+    assert (r.status_code, set(r.json()["fields"])) == (400, {"category"})
+    assert (case.state, case.category.code, LabelledExample.objects.count()) == ("new", "0401", 0)

@@ -161,7 +161,24 @@ def _move(
         setattr(case, name, value)
     case.state, case.version, case.updated_at = to, version, now
     add_event(case, step, actor=actor, now=now, reason=reason, before=before, after=to, data=data)
+    _tell_duplicate_reporters(case, step, now=now)
     return case
+
+
+def _tell_duplicate_reporters(master: Case, step: str, *, now: datetime) -> None:
+    """Every reporter of a repeat hears when the master case moves (one query when none)."""
+    for dup in Case.objects.filter(master=master).only("pk", "tracking_code"):
+        notify(
+            "master_moved",
+            case=dup,
+            now=now,
+            payload={
+                "master": master.tracking_code,
+                "step": step,
+                "state": master.state,
+                "tracking_code": dup.tracking_code,
+            },
+        )
 
 
 # --- 上报: intake from every channel ---------------------------------------------------------
@@ -801,3 +818,58 @@ def add_attachment(case: Case, *, upload, actor: User | None, public: bool = Fal
         uploaded_by=actor if actor and actor.pk else None,
         is_public=public,
     )
+
+
+# --- 未诉先办: repeats and places ----------------------------------------------------------------
+
+
+@transaction.atomic
+def link_duplicate(
+    case: Case, *, master: Case, score: float, actor: User | None, now: datetime | None = None
+) -> Case:
+    """并案: the case repeats `master`. It points at the master from now on; if nobody has
+    started on it yet it is closed into the master, and its reporter follows the master."""
+    now = _now(now)
+    if master.pk == case.pk or master.master_id is not None:
+        raise InvalidInput(fields={"master": _("Choose a master case that is no repeat itself.")})
+    if case.master_id is not None:
+        raise Conflict(_("This case is already linked to a master case."))
+    won = Case.objects.filter(pk=case.pk, master__isnull=True).update(master=master)
+    if won != 1:
+        raise CaseChangedMeanwhile()
+    case.master = master
+    add_event(
+        case, EventKind.MERGE, actor=actor, now=now, audience=Audience.PUBLIC,
+        data={"master": master.tracking_code, "master_id": master.pk, "score": round(score, 3)},
+    )  # fmt: skip
+    if case.state == CaseState.NEW:
+        case = close_case(
+            case, actor=actor, now=now,
+            reason=_("Merged into %(code)s") % {"code": master.tracking_code},
+        )  # fmt: skip
+    return case
+
+
+@transaction.atomic
+def relocate_case(
+    case: Case, *, cell: GridCell, how: str, actor: User | None, now: datetime | None = None
+) -> Case:
+    """定位: place a case that came without coordinates (a hotline call, an address string) in
+    the grid cell named in its text. Only while nobody handles it yet."""
+    now = _now(now)
+    if case.state != CaseState.NEW:
+        raise IllegalTransition(state=CaseState(case.state).label)
+    won = Case.objects.filter(pk=case.pk, version=case.version).update(
+        cell=cell, handling_cell=cell, location_flag=LocationFlag.OK,
+        version=case.version + 1, updated_at=now,
+    )  # fmt: skip
+    if won != 1:
+        raise CaseChangedMeanwhile()
+    before = case.cell
+    case.cell = case.handling_cell = cell
+    case.location_flag, case.version, case.updated_at = LocationFlag.OK, case.version + 1, now
+    add_event(
+        case, EventKind.RELOCATE, actor=actor, now=now,
+        data={"from": before.code, "to": cell.code, "to_name": cell.name, "how": how},
+    )  # fmt: skip
+    return case

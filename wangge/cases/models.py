@@ -237,6 +237,16 @@ class Case(models.Model):
         verbose_name=_("assignee"),
     )
     escalation_count = models.PositiveSmallIntegerField(default=0)
+    # 未诉先办: a repeat of a problem already reported points at the master case; its reporter
+    # is told whenever the master moves.
+    master = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+        verbose_name=_("master case"),
+    )
 
     # Clock: facts only. Colours are computed from these.
     reported_at = models.DateTimeField(_("reported at"), db_index=True)
@@ -296,6 +306,8 @@ class EventKind(models.TextChoices):
     CLOSE = "close", _("Closed")
     ESCALATE = "escalate", _("Escalated")
     JOINT = "joint", _("Joint handling")
+    MERGE = "merge", _("Merged into a master case")
+    RELOCATE = "relocate", _("Located")
     TASK_DONE = "task_done", _("Joint task finished")
     SUPERVISE = "supervise", _("Supervision opened")
     SUPERVISION_ANSWER = "supervision_answer", _("Supervision answered")

@@ -429,6 +429,10 @@ def public_wording(event) -> str:
         return str(_("The command centre is supervising this case"))
     if kind == EventKind.REPLY:
         return str(_("Reply: %(text)s")) % {"text": data.get("text", "")}
+    if kind == EventKind.MERGE:
+        return str(_("Handled together with %(code)s, reported earlier")) % {
+            "code": data.get("master", "")
+        }
     return str(EventKind(kind).label) if kind in EventKind.values else ""
 
 

@@ -39,6 +39,7 @@ from wangge.cases.queries import (
     may_answer,
     visible_cases,
 )
+from wangge.dispatch.actions import dispatch_by_dispatcher
 from wangge.lib.errors import CaseChangedMeanwhile, DomainError, NotFound, PermissionDenied
 from wangge.lib.masking import mask_name, mask_phone
 
@@ -110,7 +111,8 @@ ACTS: dict[str, Act] = {
         _("Dispatch"),
         Perm.DISPATCH_CASE,
         forms.DispatchForm,
-        lambda c, d, u: actions.dispatch_case(c, unit=d["unit"], note=d["note"], actor=u),
+        # Through 智能分派's record, so the dispatcher's choice (or correction) is kept.
+        lambda c, d, u: dispatch_by_dispatcher(c, unit=d["unit"], note=d["note"], actor=u),
     ),
     "accept": Act(
         _("Accept"),
@@ -293,6 +295,22 @@ def _instructions(user, case: Case, failed: str, failed_form) -> list[dict]:
     return rows
 
 
+def _suggestions(user, case: Case) -> list[dict]:
+    """智能分派's top suggestions, shown to whoever may dispatch a case that waits for it."""
+    if case.state not in (CaseState.NEW, CaseState.RETURNED) or not has_perm(
+        user, Perm.DISPATCH_CASE
+    ):
+        return []
+    rec = case.recommendations.order_by("-created_at", "-id").first()
+    if rec is None:
+        return []
+    return [
+        {"name": c.get("name", ""), "score": round(100 * float(c.get("score", 0))),
+         "why": c.get("why", "")}
+        for c in rec.candidates[:3]
+    ]  # fmt: skip
+
+
 def _render_case(request, case: Case, *, failed: str = "", failed_form=None, status: int = 200):
     user, now = request.user, timezone.now()
     events = list(case.events.all())
@@ -306,6 +324,7 @@ def _render_case(request, case: Case, *, failed: str = "", failed_form=None, sta
         "follow_ups": _buttons(user, case, FOLLOW_UPS, failed, failed_form),
         "supervisions": _supervisions(user, case, now, failed, failed_form),
         "instructions": _instructions(user, case, failed, failed_form),
+        "suggestions": _suggestions(user, case),
     }
     context["colour_label"] = Colour.LABELS[context["colour"]]
     return render(request, "cases/case_detail.html", context, status=status)

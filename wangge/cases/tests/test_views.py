@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from wangge.cases.actions import dispatch_case, return_case
 from wangge.cases.models import Case, CaseState
+from wangge.dispatch.actions import route_case
+from wangge.dispatch.models import DispatchRecommendation
 from wangge.world import DEMO_PASSWORD
 
 PHONE = "13812345678"
@@ -268,3 +270,22 @@ def test_pages_are_chinese_by_default_and_english_after_the_switch(world, report
     html = response.content.decode()
     assert '<html lang="en">' in html
     assert '<dd class="state" id="case-state">Dispatched</dd>' in html
+
+
+def test_the_dispatcher_sees_the_suggestions_and_the_choice_is_kept_beside_them(
+    world, report, client
+):
+    case = report("路灯不亮", category="0201")
+    route_case(case)
+    client.force_login(world.dispatcher)
+    html = client.get(f"/cases/{case.pk}/").content.decode()
+    assert '<strong>县城市管理局</strong> <span class="score">100%</span>' in html
+
+    client.post(
+        f"/cases/{case.pk}/act/dispatch/",
+        {"unit": world.unit("water").pk, "version": case.version},
+    )
+    rec = DispatchRecommendation.objects.get(case=case)
+    assert (rec.chosen_unit, rec.chosen_by) == (world.unit("water"), world.dispatcher)
+    # Once dispatched, the suggestions have served.
+    assert 'class="suggestions"' not in client.get(f"/cases/{case.pk}/").content.decode()

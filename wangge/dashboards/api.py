@@ -1,4 +1,5 @@
-"""Metrics (考核指标) for a grid subtree and a period: GET /api/v1/metrics."""
+"""Metrics (考核指标) for a grid subtree and a period: GET /api/v1/metrics; the misroute rate
+of 智能分派 per category and unit: GET /api/v1/metrics/misroutes."""
 
 from datetime import date, datetime, time, timedelta
 
@@ -10,7 +11,8 @@ from ninja import Router, Schema
 from wangge.accounts.models import User
 from wangge.accounts.permissions import Perm, active_assignments
 from wangge.dashboards.metrics import case_metrics
-from wangge.grids.models import GridCell
+from wangge.dispatch.queries import misroute_rates
+from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import InvalidInput, NotFound, PermissionDenied
 
 router = Router(tags=["metrics"])
@@ -105,3 +107,30 @@ def metrics(request, grid: str | None = None, start: date | None = None, end: da
         now=now,
     )
     return {"grid": cell, "start": start, "end": end, **numbers.as_dict()}
+
+
+class MisrouteRow(Schema):
+    key: str | int | None
+    name: str
+    cases: int
+    misrouted: int
+    rate: float
+
+
+class MisroutesOut(Schema):
+    start: date
+    end: date  # inclusive
+    categories: list[MisrouteRow]
+    units: list[MisrouteRow]
+
+
+@router.get("/misroutes", response=MisroutesOut)
+def misroutes(request, start: date | None = None, end: date | None = None):
+    """Cases 智能分派 sent alone that came back (退单 or sent again), per predicted category and
+    per unit. The classifier routes for the whole county, so this needs a county-wide scope."""
+    user = _user(request)
+    if _grid_for(user, None).level != GridLevel.COUNTY:
+        raise NotFound(_("No grid is within your scope."))
+    start, end = _period(start, end, timezone.localdate())
+    rates = misroute_rates(_local_midnight(start), _local_midnight(end + timedelta(days=1)))
+    return {"start": start, "end": end, **rates}

@@ -46,6 +46,7 @@ from wangge.dispatch.models import (
     ExampleSource,
     LabelledExample,
 )
+from wangge.dispatch.places import place_case
 from wangge.dispatch.queries import active_model, latest_recommendation
 from wangge.grids.models import GridLevel
 from wangge.lib.errors import CaseChangedMeanwhile, Conflict, InvalidInput
@@ -242,6 +243,8 @@ def auto_dispatch(case: Case, *, actor: User, now: datetime | None = None) -> Ca
     """Route the case and dispatch it at once when the router is certain; otherwise leave it
     待受理 for a dispatcher, the suggestion waiting beside it. The suggestion is written once,
     with the choice on it."""
+    # 定位 first: a case without coordinates goes to the cell its text names (places.py).
+    case = place_case(case)
     model = None if case.category_id else active_model()
     candidates = _model_candidates(case, model) if model else None
     if candidates is None:

@@ -187,7 +187,8 @@ def _hotspots(
     min_size: int,
     threshold: float,
 ) -> list[Hotspot]:
-    if len(messages) < max(min_size, 2):
+    min_size = max(min_size, 2)  # one message alone is never a hotspot
+    if len(messages) < min_size:
         return []
     docs = [document(m) for m in messages]
     vectorizer = TfidfVectorizer(

@@ -6,9 +6,10 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone, translation
 
+from wangge.cases.actions import close_case
 from wangge.dispatch.hotspots import (
     Message,
     cluster_messages,
@@ -78,6 +79,7 @@ def test_min_size_two_lets_pairs_through_and_singletons_never():
     ]
     assert cluster_messages(messages) == []
     assert [h.member_ids for h in cluster_messages(messages, min_size=2)] == [[1, 2]]
+    assert [h.member_ids for h in cluster_messages(messages, min_size=1)] == [[1, 2]]
 
 
 def _repeats(first_id, n, *, title, start, step, likes, cells):
@@ -226,3 +228,35 @@ def test_the_command_reads_the_deployment_s_cases_in_a_grid(world, report):
         call_command("hotspots", "--grid", world.grid_a1.code, "--days", "7", stdout=out)
     lines = out.getvalue().splitlines()
     assert lines[1:] == ["  1     3         3      0  +1.00   4.68  幸福里小区路灯不亮"]
+
+
+def test_hotspots_for_cases_keeps_old_open_cases_and_drops_old_closed_ones(world, report):
+    now = timezone.now()
+    recent = _lamp_cases(report, world.grid_a1, now, ["", "", ""])
+    still_open = report(
+        "幸福里小区路灯不亮没人管", cell=world.grid_a1, now=now - timedelta(days=40)
+    )
+    closed = report("幸福里小区路灯又不亮了", cell=world.grid_a1, now=now - timedelta(days=41))
+    close_case(closed, actor=world.dispatcher, reason="重复诉求", now=now - timedelta(days=39))
+
+    spots = hotspots_for_cases(cell=world.grid_a1, start=now - timedelta(days=30), end=now)
+
+    # the old open case counts in the earlier half: 3 recent of 4
+    assert [(h.member_ids, h.growth) for h in spots] == [(sorted([*recent, still_open.pk]), 0.5)]
+
+
+def test_the_command_refuses_an_unknown_grid_and_a_grid_with_a_csv(world):
+    out = StringIO()
+    with translation.override("en"):
+        with pytest.raises(CommandError, match="No grid cell has the code 999"):
+            call_command("hotspots", "--grid", "999", stdout=out)
+        with pytest.raises(CommandError, match="--grid applies to cases"):
+            call_command("hotspots", "--csv", str(SAMPLE), "--grid", "999", stdout=out)
+    assert out.getvalue() == ""
+
+
+def test_the_command_says_so_when_nothing_is_hot(world):
+    out = StringIO()
+    with translation.override("en"):
+        call_command("hotspots", "--grid", world.grid_b1.code, stdout=out)
+    assert out.getvalue() == "No hotspots.\n"

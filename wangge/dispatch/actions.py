@@ -40,6 +40,7 @@ from wangge.accounts.queries import on_duty_grid_workers
 from wangge.audit.actions import record_audit
 from wangge.cases.actions import add_event, dispatch_case
 from wangge.cases.models import DONE_STATES, Case, CaseState, Category, EventKind
+from wangge.dispatch.duplicates import screen_duplicates
 from wangge.dispatch.models import (
     ClassifierModel,
     DispatchRecommendation,
@@ -242,9 +243,13 @@ def _set_category(case: Case, category: Category) -> Case:
 def auto_dispatch(case: Case, *, actor: User, now: datetime | None = None) -> Case:
     """Route the case and dispatch it at once when the router is certain; otherwise leave it
     待受理 for a dispatcher, the suggestion waiting beside it. The suggestion is written once,
-    with the choice on it."""
+    with the choice on it. A repeat of a recent open case is merged into it (并案) or, when only
+    likely, waits for a dispatcher with that suggestion (see `duplicates.py`)."""
     # 定位 first: a case without coordinates goes to the cell its text names (places.py).
     case = place_case(case)
+    held = screen_duplicates(case, now=now)
+    if held is not None:
+        return held
     model = None if case.category_id else active_model()
     candidates = _model_candidates(case, model) if model else None
     if candidates is None:

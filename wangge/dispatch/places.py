@@ -11,9 +11,10 @@ names: the candidate under it wins; otherwise their common ancestor is all we kn
 
 Names from the national division codes (`cn-admin-nbs2023`: provinces, cities, counties,
 townships; optional) are there only to recognise places outside the jurisdiction, so that
-"徐州市丰县凤城街道" is not taken for our 凤城街道: a local name right after an outside place is
-ignored, and so is a local name also used elsewhere when the message names an outside county,
-city or province.
+"徐州市丰县凤城街道" is not taken for our 凤城街道: a local name right after an outside place
+(or a short city name: 郑州) is ignored, and so is a local name also used elsewhere when the
+message names an outside county, city or province in full (郑州市, not 郑州: "西安" may be the
+start of 西安置小区).
 
 A text is scanned left to right for the longest known name at each position (names are short
 and few, so a dictionary probe per length is enough; no tokenizer needed). The index is rebuilt
@@ -105,7 +106,7 @@ def divisions_dir() -> Path:
 class Divisions:
     """Names from the national division codes, as seen from our counties."""
 
-    streets: set[str] = field(default_factory=set)  # townships elsewhere
+    streets: set[str] = field(default_factory=set)  # townships elsewhere; short city names
     regions: set[str] = field(default_factory=set)  # counties, cities, provinces elsewhere
     neutral: set[str] = field(default_factory=set)  # in or above our counties
 
@@ -131,8 +132,14 @@ def division_names(directory: Path | None, county_codes: set[str]) -> Divisions:
     for row in _read(directory / "cities.csv") + _read(directory / "provinces.csv"):
         if row["name"] in NOT_NAMES:
             continue
-        names = {n for n in (row["name"], _strip(row["name"], AREA_SUFFIXES)) if _useful(n)}
-        (found.neutral if row["code"] in ours else found.regions).update(names)
+        short = _strip(row["name"], AREA_SUFFIXES)
+        if row["code"] in ours:
+            found.neutral.update(n for n in (row["name"], short) if _useful(n))
+        else:
+            # "郑州" only after a place of ours is clearly elsewhere; "西安" may be 西安置小区
+            found.regions.add(row["name"])
+            if _useful(short) and short != row["name"]:
+                found.streets.add(short)
     return found
 
 
@@ -204,14 +211,14 @@ class PlaceIndex:
     def find(self, text: str) -> tuple[int, str, float] | None:
         """(cell id, matched words, confidence) of the deepest cell the text names, or None."""
         hits = self.scan(text)
-        elsewhere = any(h.name.region and not h.name.cells for h in hits)
+        elsewhere = any(h.name.region and not (h.name.cells or h.name.neutral) for h in hits)
         local, previous = [], None
         for hit in hits:
             after_outside = (
                 previous is not None
                 and previous.end == hit.start
                 and previous.name.outside
-                and not previous.name.cells
+                and not (previous.name.cells or previous.name.neutral)
             )
             if hit.name.cells and not after_outside and not (hit.name.outside and elsewhere):
                 local.append(hit)

@@ -6,11 +6,12 @@ from pathlib import Path
 import pytest
 
 from wangge.cases.actions import report_case
-from wangge.cases.models import Channel, LocationFlag
+from wangge.cases.models import Case, Channel, LocationFlag
 from wangge.cases.tests.test_api_intake import api, post
 from wangge.dispatch.places import extract_place, place_case
 from wangge.grids.actions import create_cell
 from wangge.grids.models import GridCell, GridLevel
+from wangge.open311.actions import create_key
 
 NBS = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "cn-admin-nbs2023"
 
@@ -26,7 +27,8 @@ def found(text: str):
 
 @pytest.fixture
 def divisions(settings, tmp_path):
-    """A few national division names, as in cn-admin-nbs2023: 丰县 (徐州市) has a 凤城街道 too."""
+    """A few national division names, as in cn-admin-nbs2023: 丰县 (徐州市) has a 凤城街道 and a
+    长岗镇 too."""
     files = {
         "provinces.csv": "code,name\n32,江苏省\n41,河南省\n",
         "cities.csv": "code,name,provinceCode\n3203,徐州市,32\n4101,郑州市,41\n4114,商丘市,41\n",
@@ -36,7 +38,8 @@ def divisions(settings, tmp_path):
         ),
         "streets.csv": (
             "code,name,areaCode,provinceCode,cityCode\n"
-            "320321002,凤城街道,320321,32,3203\n410105001,经八路街道,410105,41,4101\n"
+            "320321002,凤城街道,320321,32,3203\n320321100,长岗镇,320321,32,3203\n"
+            "410105001,经八路街道,410105,41,4101\n"
             "411422001,凤城街道,411422,41,4114\n411422100,长岗镇,411422,41,4114\n"
         ),
     }
@@ -107,6 +110,10 @@ def test_a_place_outside_the_county_is_not_taken_for_ours(world, divisions):
     assert found("我在郑州市打工，老家凤城西社区门口路灯不亮") == ("凤城西社区", "凤城西社区", 1.0)
     assert found("河南省商丘市睢县凤城街道路灯不亮") == ("凤城街道", "凤城街道", 1.0)
     assert found("睢县长岗镇路灯不亮") is None  # ours, but not in the grid yet
+    assert found("长岗镇凤城西社区路灯不亮") == ("凤城西社区", "凤城西社区", 1.0)
+    # a short city name only counts right before a place: "西安" may be part of 西安置小区
+    assert found("郑州凤城街道路灯不亮") is None
+    assert found("郑州来的亲戚说凤城街道路灯不亮") == ("凤城街道", "凤城街道", 1.0)
 
 
 def test_without_division_data_outside_places_are_simply_unknown(world, settings, tmp_path):
@@ -185,3 +192,23 @@ def test_a_hotline_call_through_the_api_is_placed_then_routed_as_usual(world):
     )
     detail = api(world.dispatcher).get(f"/api/v1/cases/{case['id']}").json()
     assert [e["kind"] for e in detail["events"]] == ["report", "relocate", "dispatch"]
+
+
+def test_an_open311_request_with_only_an_address_string_is_placed(world, client):
+    _key, raw = create_key(name="fixmystreet", channel="fixmystreet.example")
+    form = {
+        "api_key": raw,
+        "service_code": "0201",
+        "description": "路灯不亮",
+        "address_string": "董店街道西社区文化广场东侧",
+    }
+    r = client.post("/open311/v2/requests.json", form, HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 201, r.content
+    case = Case.objects.get()
+    assert (case.cell, case.location_flag, case.state, case.unit) == (
+        cell("董店西社区"),
+        LocationFlag.OK,
+        "dispatched",
+        world.unit("urban"),
+    )
+    assert [e.kind for e in case.events.all()] == ["report", "relocate", "dispatch"]

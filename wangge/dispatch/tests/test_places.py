@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from wangge.cases.actions import report_case
+from wangge.cases.actions import dispatch_case, report_case
 from wangge.cases.models import Case, Channel, LocationFlag
 from wangge.cases.tests.test_api_intake import api, post
 from wangge.dispatch.places import extract_place, place_case
@@ -212,3 +212,16 @@ def test_an_open311_request_with_only_an_address_string_is_placed(world, client)
         world.unit("urban"),
     )
     assert [e.kind for e in case.events.all()] == ["report", "relocate", "dispatch"]
+
+
+def test_a_case_already_in_hand_is_not_moved_by_its_words(world):
+    case, _ = report_case(channel=Channel.HOTLINE, title="凤城西社区路灯不亮", actor=None)
+    case = dispatch_case(case, unit=world.unit("urban"), actor=world.dispatcher)
+    place_case(case)
+    case.refresh_from_db()
+    assert (case.cell, case.location_flag, case.state) == (
+        world.county,
+        LocationFlag.NONE,
+        "dispatched",
+    )
+    assert [e.kind for e in case.events.all()] == ["report", "dispatch"]

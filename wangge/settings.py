@@ -140,6 +140,9 @@ WANGGE_WORKDAY_START = env_str("WANGGE_WORKDAY_START", "09:00")
 WANGGE_WORKDAY_END = env_str("WANGGE_WORKDAY_END", "17:00")
 # Extra holiday rows (same columns as wangge/lib/data/holidays.csv) an administrator can add.
 WANGGE_HOLIDAYS_FILE = env_str("WANGGE_HOLIDAYS_FILE", "")
+# NBS division codes (cn-admin-nbs2023 layout): places outside the jurisdiction are recognised
+# so a message naming them is not placed locally. Empty: ../shared/data next to the checkout.
+WANGGE_ADMIN_DIVISIONS_DIR = env_str("WANGGE_ADMIN_DIVISIONS_DIR", "")
 # A point this close (metres) to a sibling's boundary is flagged as ambiguous.
 WANGGE_AMBIGUOUS_METRES = env_float("WANGGE_AMBIGUOUS_METRES", 30.0)
 # Attachments.

@@ -304,10 +304,13 @@ def _suggestions(user, case: Case) -> list[dict]:
     rec = case.recommendations.order_by("-created_at", "-id").first()
     if rec is None:
         return []
+    # The best three places to send it, then any earlier case it may repeat.
+    routes = [c for c in rec.candidates if c.get("rule") != "duplicate"][:3]
+    repeats = [c for c in rec.candidates if c.get("rule") == "duplicate"]
     return [
         {"name": c.get("name", ""), "score": round(100 * float(c.get("score", 0))),
-         "why": c.get("why", "")}
-        for c in rec.candidates[:3]
+         "why": c.get("why", ""), "repeat_of": c.get("master", "")}
+        for c in routes + repeats
     ]  # fmt: skip
 
 

@@ -99,7 +99,7 @@ def _read(path: Path) -> list[dict]:
 
 
 def divisions_dir() -> Path:
-    return Path(getattr(settings, "WANGGE_ADMIN_DIVISIONS_DIR", "") or DEFAULT_DIVISIONS)
+    return Path(settings.WANGGE_ADMIN_DIVISIONS_DIR or DEFAULT_DIVISIONS)
 
 
 @dataclass

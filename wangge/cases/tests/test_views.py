@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from wangge.accounts.actions import system_user
 from wangge.cases.actions import dispatch_case, return_case
 from wangge.cases.models import Case, CaseState
-from wangge.dispatch.actions import route_case
+from wangge.dispatch.actions import auto_dispatch, route_case
 from wangge.dispatch.models import DispatchRecommendation
 from wangge.world import DEMO_PASSWORD
 
@@ -289,3 +290,18 @@ def test_the_dispatcher_sees_the_suggestions_and_the_choice_is_kept_beside_them(
     assert (rec.chosen_unit, rec.chosen_by) == (world.unit("water"), world.dispatcher)
     # Once dispatched, the suggestions have served.
     assert 'class="suggestions"' not in client.get(f"/cases/{case.pk}/").content.decode()
+
+
+def test_a_likely_repeat_is_shown_to_the_dispatcher_with_the_earlier_case(world, report, client):
+    sibling = next(
+        g for g in world.grids if g.parent == world.grid_a1.parent and g != world.grid_a1
+    )
+    master = report("东门路灯不亮，晚上很黑", cell=world.grid_a1, category="0201")
+    repeat = auto_dispatch(
+        report("东门路灯不亮，晚上很黑", cell=sibling, category="0201"),
+        actor=system_user("dispatch-rules"),
+    )
+    assert repeat.state == CaseState.NEW
+    client.force_login(world.dispatcher)
+    html = client.get(f"/cases/{repeat.pk}/").content.decode()
+    assert f'<span class="repeat">可能与 {master.tracking_code} 重复</span>' in html

@@ -28,14 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Max
-from django.db.models.signals import post_delete, post_save
 
 from wangge.accounts.actions import system_user
 from wangge.accounts.models import User
 from wangge.cases.actions import relocate_case
 from wangge.cases.models import Case, CaseState, LocationFlag
+from wangge.grids import changes
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import CaseChangedMeanwhile
 
@@ -279,35 +277,9 @@ class PlaceIndex:
 
 
 _build_lock = threading.Lock()
-_generation_lock = threading.Lock()
-_generation = 0
 _index: PlaceIndex | None = None
 _divisions: dict[tuple, Divisions] = {}
-
-
-def invalidate(**_kwargs):
-    """Mark the index stale; the next lookup rebuilds it."""
-    global _generation
-    with _generation_lock:
-        _generation += 1
-
-
-def _invalidate_now_and_after_commit(**_kwargs):
-    invalidate()
-    transaction.on_commit(invalidate)
-
-
-post_save.connect(
-    _invalidate_now_and_after_commit, sender=GridCell, dispatch_uid="dispatch_places_save"
-)
-post_delete.connect(
-    _invalidate_now_and_after_commit, sender=GridCell, dispatch_uid="dispatch_places_delete"
-)
-
-
-def _stamp():
-    row = GridCell.objects.aggregate(n=Count("id"), last=Max("updated_at"))
-    return row["n"], row["last"]
+invalidate = changes.changed
 
 
 def _division_names(county_codes: set[str]) -> Divisions:
@@ -322,15 +294,15 @@ def _division_names(county_codes: set[str]) -> Divisions:
 def get_index() -> PlaceIndex:
     """The current index; one aggregate query checks that the grid has not changed."""
     global _index
-    stamp, index, source = _stamp(), _index, str(divisions_dir())
+    stamp, index, source = changes.stamp(), _index, str(divisions_dir())
     if index is not None and (index.generation, index.stamp, index.source) == (
-        _generation,
+        changes.generation(),
         stamp,
         source,
     ):
         return index
     with _build_lock:
-        generation, stamp = _generation, _stamp()
+        generation, stamp = changes.generation(), changes.stamp()
         index = _index
         if index is None or (index.generation, index.stamp, index.source) != (
             generation,

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from wangge.audit.actions import record_audit
 from wangge.grids import geo
+from wangge.grids.changes import changed_with_commit
 from wangge.grids.models import GridCell
 from wangge.lib.errors import InvalidInput
 
@@ -77,9 +78,7 @@ def move_cell(cell: GridCell, *, new_parent: GridCell, actor=None) -> GridCell:
     record_audit(
         actor=actor, action="move_cell", obj=cell, detail={"from": old_path, "to": new_path}
     )
-    from wangge.grids.locate import invalidate
-
-    invalidate()
+    changed_with_commit()  # .update() sends no signals
     cell.refresh_from_db()
     return cell
 
@@ -182,10 +181,7 @@ def import_grid_file(
             changed = True
         if not changed:
             summary.unchanged += 1
-    from wangge.grids.locate import invalidate
-
-    invalidate()
-    transaction.on_commit(invalidate)
+    changed_with_commit()
     return summary
 
 

@@ -22,10 +22,8 @@ from typing import NamedTuple
 import numpy as np
 import shapely
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Max
-from django.db.models.signals import post_delete, post_save
 
+from wangge.grids import changes
 from wangge.grids.geo import M_PER_DEG, to_metres
 from wangge.grids.models import GridCell, GridLevel
 
@@ -231,50 +229,24 @@ def _parted(line: tuple, other: tuple) -> int | None:
 
 
 _build_lock = threading.Lock()
-_generation_lock = threading.Lock()
-_generation = 0
 _index: GridIndex | None = None
-
-
-def invalidate(**_kwargs):
-    """Mark the in-memory index stale; the next lookup rebuilds it. Cheap: safe to call often."""
-    global _generation
-    with _generation_lock:  # += is a read and a write; two threads must not lose one
-        _generation += 1
-
-
-def _invalidate_now_and_after_commit(**_kwargs):
-    invalidate()
-    # A lookup in another thread may rebuild before this transaction commits; do it again after.
-    transaction.on_commit(invalidate)
-
-
-post_save.connect(
-    _invalidate_now_and_after_commit, sender=GridCell, dispatch_uid="grids_locate_invalidate_save"
-)
-post_delete.connect(
-    _invalidate_now_and_after_commit, sender=GridCell, dispatch_uid="grids_locate_invalidate_delete"
-)
-
-
-def _stamp():
-    row = GridCell.objects.aggregate(n=Count("id"), last=Max("updated_at"))
-    return row["n"], row["last"]
+# Tests call this to drop the index at once.
+invalidate = changes.changed
 
 
 def get_index() -> GridIndex:
     global _index
     index = _index
-    if index is not None and index.generation == _generation:
+    if index is not None and index.generation == changes.generation():
         if time.monotonic() - index.checked_at < RECHECK_SECONDS:
             return index
-        stamp = _stamp()
+        stamp = changes.stamp()
         if stamp == index.stamp:
             index.checked_at = time.monotonic()
             return index
     with _build_lock:
         # Another thread may have rebuilt while this one waited for the lock.
-        generation, stamp = _generation, _stamp()
+        generation, stamp = changes.generation(), changes.stamp()
         index = _index
         if index is None or index.generation != generation or index.stamp != stamp:
             rows = GridCell.objects.values_list("pk", "level", "path", "parent_id", "geometry")

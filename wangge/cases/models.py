@@ -67,6 +67,7 @@ class Channel(models.TextChoices):
     SENSOR = "sensor", _("System / sensor")
     IMPORT = "import", _("Import")
     OPEN311 = "open311", _("Open311")
+    PROACTIVE = "proactive", _("Proactive (未诉先办)")  # raised by the centre from a hotspot
 
 
 class Priority(models.TextChoices):

@@ -25,6 +25,7 @@ category, sends the case elsewhere than suggested, or re-dispatches it after 退
 reason kept). See `_label_for` for which category the example gets.
 """
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -38,8 +39,8 @@ from django.utils.translation import gettext_lazy
 from wangge.accounts.models import Unit, UnitKind, User
 from wangge.accounts.queries import on_duty_grid_workers
 from wangge.audit.actions import record_audit
-from wangge.cases.actions import add_event, dispatch_case
-from wangge.cases.models import DONE_STATES, Case, CaseState, Category, EventKind
+from wangge.cases.actions import add_event, dispatch_case, link_duplicate, report_case
+from wangge.cases.models import DONE_STATES, Case, CaseState, Category, Channel, EventKind
 from wangge.dispatch.duplicates import screen_duplicates
 from wangge.dispatch.models import (
     ClassifierModel,
@@ -49,7 +50,7 @@ from wangge.dispatch.models import (
 )
 from wangge.dispatch.places import place_case
 from wangge.dispatch.queries import active_model, latest_recommendation
-from wangge.grids.models import GridLevel
+from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import CaseChangedMeanwhile, Conflict, InvalidInput
 
 ROUTER = "rules-v0"
@@ -528,3 +529,41 @@ def activate_model(model: ClassifierModel, *, actor: User | None) -> ClassifierM
     model.is_active = True
     record_audit(actor=actor, action="dispatch.activate_model", obj=model)
     return model
+
+
+@transaction.atomic
+def open_hotspot_case(
+    cases: list[Case], *, title: str, actor: User, now: datetime | None = None
+) -> Case:
+    """未诉先办, 解决一类事: turn a hotspot into one coordinated case. The new case is raised by
+    the centre in the smallest grid holding every member, with their commonest category, and
+    each member is linked to it as a repeat, so every reporter follows the one case."""
+    now = now or timezone.now()
+    if len(cases) < 2:
+        raise InvalidInput(fields={"case_ids": _("A hotspot has at least two cases.")})
+    if any(c.master_id is not None for c in cases):
+        raise Conflict(_("A case of this hotspot is already linked to a master case."))
+    cell = _smallest_common_cell([c.cell for c in cases])
+    categories = Counter(c.category_id for c in cases if c.category_id)
+    category = (
+        next(c.category for c in cases if c.category_id == categories.most_common(1)[0][0])
+        if categories
+        else None
+    )
+    master, _created = report_case(
+        channel=Channel.PROACTIVE, title=title, actor=actor, cell=cell, category=category,
+        description=_("Raised from a hotspot of %(n)s cases.") % {"n": len(cases)}, now=now,
+    )  # fmt: skip
+    for case in cases:
+        link_duplicate(case, master=master, score=1.0, actor=actor, now=now)
+    return master
+
+
+def _smallest_common_cell(cells: list[GridCell]) -> GridCell:
+    parts = [c.path.strip("/").split("/") for c in cells]
+    common = []
+    for column in zip(*parts, strict=False):
+        if any(code != column[0] for code in column):
+            break
+        common.append(column[0])
+    return GridCell.objects.get(code=common[-1])

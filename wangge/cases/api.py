@@ -16,7 +16,6 @@ from ninja import File, Form, Header, Query, Router, Status
 from ninja.files import UploadedFile
 from ninja.pagination import PageNumberPagination, paginate
 
-from wangge.accounts.actions import system_user
 from wangge.accounts.models import User
 from wangge.accounts.permissions import Perm, has_perm, roles_of
 from wangge.cases import actions
@@ -55,8 +54,6 @@ from wangge.lib.errors import CaseChangedMeanwhile, InvalidInput, NotFound, Perm
 
 router = Router(tags=["cases"])
 CASE_RELATED = ("cell", "handling_cell", "unit", "assignee", "category")
-# The named user the rules dispatch as, so the timeline says the rules did it, not a person.
-RULES_ACTOR = "dispatch-rules"
 
 
 def _require_perm(user: User, perm: Perm) -> None:
@@ -144,7 +141,7 @@ def report(
             actor=user,
         )
         if created:
-            case = auto_dispatch(case, actor=system_user(RULES_ACTOR))
+            case = auto_dispatch(case)
     if created:
         # Answer from what was just written instead of reading it back.
         case.show_internal = bool(roles_of(user))

@@ -36,6 +36,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from wangge.accounts.actions import system_user
 from wangge.accounts.models import Unit, UnitKind, User
 from wangge.accounts.queries import on_duty_grid_workers
 from wangge.audit.actions import record_audit
@@ -54,6 +55,8 @@ from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import CaseChangedMeanwhile, Conflict, InvalidInput
 
 ROUTER = "rules-v0"
+# The named user the rules dispatch as.
+RULES_ACTOR = "dispatch-rules"
 # Fewer examples than this make cross-validated metrics meaningless.
 MIN_EXAMPLES = 20
 
@@ -241,11 +244,13 @@ def _set_category(case: Case, category: Category) -> Case:
     return case
 
 
-def auto_dispatch(case: Case, *, actor: User, now: datetime | None = None) -> Case:
+def auto_dispatch(case: Case, *, actor: User | None = None, now: datetime | None = None) -> Case:
     """Route the case and dispatch it at once when the router is certain; otherwise leave it
     待受理 for a dispatcher, the suggestion waiting beside it. The suggestion is written once,
     with the choice on it. A repeat of a recent open case is merged into it (并案) or, when only
-    likely, waits for a dispatcher with that suggestion (see `duplicates.py`)."""
+    likely, waits for a dispatcher with that suggestion (see `duplicates.py`). The actor is the
+    rules' named system user unless told, so the timeline says the rules did it."""
+    actor = actor or system_user(RULES_ACTOR)
     # 定位 first: a case without coordinates goes to the cell its text names (places.py).
     case = place_case(case)
     held = screen_duplicates(case, now=now)

@@ -23,7 +23,6 @@ from wangge.open311.models import (
 
 # The named users the timeline shows: intake by the Open311 gateway, dispatch by the rules.
 INTAKE_ACTOR = "open311"
-RULES_ACTOR = "dispatch-rules"
 
 
 @transaction.atomic
@@ -106,7 +105,7 @@ def submit_request(
         media_url=media_url,
         attributes=attributes or {},
     )
-    return auto_dispatch(case, actor=system_user(RULES_ACTOR))
+    return auto_dispatch(case)
 
 
 @transaction.atomic

@@ -47,7 +47,6 @@ from wangge.dispatch.actions import auto_dispatch
 from wangge.lib.errors import DomainError
 
 PULL_ACTOR = "open311-pull"
-RULES_ACTOR = "dispatch-rules"
 WINDOW = timedelta(days=90)  # GeoReport v2: a start/end range may not span more than 90 days
 PAGE_LIMIT = 1000  # GeoReport v2: servers answer at most the first 1,000 requests
 TIMEOUT = 30
@@ -302,7 +301,7 @@ def import_request(base_url: str, item: dict, *, now: datetime) -> str:
             if remote["status"] == "closed":
                 close_case(case, actor=actor, reason=_closed_reason(remote), now=now)
             else:
-                auto_dispatch(case, actor=system_user(RULES_ACTOR), now=now)
+                auto_dispatch(case, now=now)
             return "created"
     last = _sync_events(case).order_by("-occurred_at", "-id").first()
     if last is not None and last.data.get("remote_status") == remote["status"]:

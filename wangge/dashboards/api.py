@@ -3,17 +3,17 @@ of 智能分派 per category and unit: GET /api/v1/metrics/misroutes."""
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 
 from wangge.accounts.models import User
-from wangge.accounts.permissions import Perm, active_assignments
+from wangge.accounts.permissions import Perm
+from wangge.accounts.queries import grid_in_scope
 from wangge.dashboards.metrics import case_metrics
 from wangge.dispatch.queries import misroute_rates
-from wangge.grids.models import GridCell, GridLevel
-from wangge.lib.errors import InvalidInput, NotFound, PermissionDenied
+from wangge.grids.models import GridLevel
+from wangge.lib.errors import InvalidInput, NotFound
 
 router = Router(tags=["metrics"])
 
@@ -59,26 +59,6 @@ def _user(request) -> User:
     return request.auth if isinstance(request.auth, User) else request.user
 
 
-def _grid_for(user: User, ref: str | None) -> GridCell:
-    """The asked-for cell (id or code) if it lies in one of the user's metric scopes; else the
-    widest cell they hold. Out of scope answers like a missing cell: 404."""
-    assignments = active_assignments(user, Perm.VIEW_METRICS)
-    if not assignments:
-        raise PermissionDenied()
-    scopes = [a.cell for a in assignments if a.cell is not None]
-    if not scopes:
-        raise NotFound(_("No grid is within your scope."))
-    if not ref:
-        return min(scopes, key=lambda c: (c.level, c.path))
-    # Codes are administrative codes (6+ digits), so a code match is tried before an id.
-    match = Q(code=ref) | Q(pk=int(ref)) if ref.isdigit() else Q(code=ref)
-    found = sorted(GridCell.objects.filter(match), key=lambda c: c.code != ref)
-    cell = found[0] if found else None
-    if cell is None or not any(cell.is_within(scope) for scope in scopes):
-        raise NotFound(_("Grid not found."))
-    return cell
-
-
 def _period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
     end = end or today
     start = start or end - timedelta(days=DEFAULT_DAYS - 1)
@@ -97,7 +77,7 @@ def _local_midnight(day: date) -> datetime:
 def metrics(request, grid: str | None = None, start: date | None = None, end: date | None = None):
     """Metrics of cases that happened in the grid's subtree and were reported in the period."""
     user = _user(request)
-    cell = _grid_for(user, grid)
+    cell = grid_in_scope(user, Perm.VIEW_METRICS, grid)
     now = timezone.now()
     start, end = _period(start, end, timezone.localdate(now))
     numbers = case_metrics(
@@ -129,7 +109,7 @@ def misroutes(request, start: date | None = None, end: date | None = None):
     """Cases 智能分派 sent alone that came back (退单 or sent again), per predicted category and
     per unit. The classifier routes for the whole county, so this needs a county-wide scope."""
     user = _user(request)
-    if _grid_for(user, None).level != GridLevel.COUNTY:
+    if grid_in_scope(user, Perm.VIEW_METRICS, None).level != GridLevel.COUNTY:
         raise NotFound(_("No grid is within your scope."))
     start, end = _period(start, end, timezone.localdate())
     rates = misroute_rates(_local_midnight(start), _local_midnight(end + timedelta(days=1)))

@@ -10,12 +10,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
-from wangge.accounts.permissions import Perm, active_assignments
+from wangge.accounts.permissions import Perm
+from wangge.accounts.queries import grid_in_scope
 from wangge.cases.queries import get_case_for
 from wangge.dispatch.actions import open_hotspot_case
 from wangge.dispatch.hotspots import hotspots_for_cases
-from wangge.grids.models import GridCell
-from wangge.lib.errors import InvalidInput, NotFound, PermissionDenied
+from wangge.lib.errors import InvalidInput
 
 router = Router(tags=["hotspots"])
 
@@ -48,26 +48,12 @@ class HotspotCaseOut(Schema):
     linked: list[int]
 
 
-def _grid_in_scope(user, code: str | None) -> GridCell:
-    """The asked-for cell if it lies in the user's case scope, else their widest cell; a cell
-    outside their scope answers like a missing one."""
-    scopes = [a.cell for a in active_assignments(user, Perm.VIEW_CASE) if a.cell is not None]
-    if not scopes:
-        raise PermissionDenied()
-    if not code:
-        return min(scopes, key=lambda c: (c.level, c.path))
-    cell = GridCell.objects.filter(code=code).first()
-    if cell is None or not any(cell.is_within(scope) for scope in scopes):
-        raise NotFound()
-    return cell
-
-
 @router.get("", response=list[HotspotOut])
 def hotspots(request, grid: str | None = None, days: int = 30, top: int = 20):
     """Hot problems among the cases of a grid subtree over the last `days`, hottest first."""
     if not 1 <= days <= 366 or not 1 <= top <= 200:
         raise InvalidInput(fields={"days": _("Choose 1 to 366 days and 1 to 200 hotspots.")})
-    cell = _grid_in_scope(request.auth, grid)
+    cell = grid_in_scope(request.auth, Perm.VIEW_CASE, grid)
     now = timezone.now()
     found = hotspots_for_cases(cell=cell, start=now - timedelta(days=days), end=now)
     return [h.as_dict() for h in found[:top]]

@@ -42,7 +42,7 @@ from wangge.accounts.queries import on_duty_grid_workers
 from wangge.audit.actions import record_audit
 from wangge.cases.actions import add_event, dispatch_case, link_duplicate, report_case
 from wangge.cases.models import DONE_STATES, Case, CaseState, Category, Channel, EventKind
-from wangge.dispatch.duplicates import screen_duplicates
+from wangge.dispatch.duplicates import screen_duplicates, suggestion_row
 from wangge.dispatch.models import (
     ClassifierModel,
     DispatchRecommendation,
@@ -253,9 +253,16 @@ def auto_dispatch(case: Case, *, actor: User | None = None, now: datetime | None
     actor = actor or system_user(RULES_ACTOR)
     # 定位 first: a case without coordinates goes to the cell its text names (places.py).
     case = place_case(case)
-    held = screen_duplicates(case, now=now)
-    if held is not None:
-        return held
+    merged, likely = screen_duplicates(case, now=now)
+    if merged is not None:
+        return merged
+    if likely:
+        # A likely repeat is never sent alone: a dispatcher must see it to merge it.
+        rec = route_case(case)
+        rec.candidates = [*rec.candidates, *(suggestion_row(c) for c in likely)]
+        rec.save(update_fields=["candidates"])
+        case.recommendation = rec
+        return case
     model = None if case.category_id else active_model()
     candidates = _model_candidates(case, model) if model else None
     if candidates is None:

@@ -1,7 +1,8 @@
 """并案 at intake: a new case that repeats a recent open one is linked to it as its master case.
 
 `find_duplicates` compares the new case with the open cases around it, `screen_duplicates` acts
-on the best match (called first by `auto_dispatch`, inside the intake transaction).
+on the best match (called first by `auto_dispatch`, inside the intake transaction, which holds
+a likely repeat back for a dispatcher).
 
 Candidates (one query): cases not done (resolved, rated, closed are finished problems; a new
 report of one is a new problem), not repeats themselves, reported within `WINDOW` before the
@@ -44,7 +45,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -236,30 +236,23 @@ def suggestion_row(candidate: DuplicateCandidate) -> dict:
     }
 
 
-@transaction.atomic
-def screen_duplicates(case: Case, *, now: datetime | None = None) -> Case | None:
-    """并案 at intake. A near-certain repeat is linked to its master and closed: returned. A
-    likely one waits for a dispatcher with the likely masters after the routing suggestion:
-    returned, not dispatched. Otherwise None: route the case as usual."""
+def screen_duplicates(
+    case: Case, *, now: datetime | None = None
+) -> tuple[Case | None, list[DuplicateCandidate]]:
+    """并案 at intake. A near-certain repeat is linked to its master and closed: (the case, []).
+    Otherwise (None, the likely masters, at most `SUGGESTIONS`): the caller routes the case, and
+    a case with likely masters waits for a dispatcher with them beside the suggestion."""
     if case.state != CaseState.NEW or case.master_id is not None:
-        return None
+        return None, []
     found = find_duplicates(case, now=now)
-    if not found:
-        return None
-    best = found[0]
-    if best.score >= CERTAIN:
-        return link_duplicate(
+    if found and found[0].score >= CERTAIN:
+        best = found[0]
+        merged = link_duplicate(
             case,
             master=best.case.master or best.case,
             score=best.score,
             actor=system_user(DEDUPE_ACTOR),
             now=now,
         )
-    # Imported here: dispatch.actions calls this module first thing.
-    from wangge.dispatch.actions import route_case
-
-    rec = route_case(case)
-    rec.candidates = [*rec.candidates, *(suggestion_row(c) for c in found[:SUGGESTIONS])]
-    rec.save(update_fields=["candidates"])
-    case.recommendation = rec
-    return case
+        return merged, []
+    return None, found[:SUGGESTIONS]

@@ -46,6 +46,20 @@ def _need(condition, message) -> None:
         raise Failed(message)
 
 
+def _json_object(answer) -> dict:
+    """A JSON answer that must be one object (discovery, a service definition), with HTTP 200."""
+    _need(
+        answer.status == 200,
+        _("HTTP %(got)s, expected %(want)s") % {"got": answer.status, "want": 200},
+    )
+    try:
+        doc = json.loads(answer.body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Failed(_("not valid JSON: %(error)s") % {"error": exc}) from exc
+    _need(isinstance(doc, dict), _("the JSON is not an object"))
+    return doc
+
+
 class Suite:
     def __init__(
         self, base_url, *, api_key, jurisdiction_id=None, service_code=None, lat=None, lon=None
@@ -161,15 +175,7 @@ class Suite:
     def check_discovery(self, fmt):
         answer = self.get(f"discovery.{fmt}")
         if fmt == "json":
-            _need(
-                answer.status == 200,
-                _("HTTP %(got)s, expected %(want)s") % {"got": answer.status, "want": 200},
-            )
-            try:
-                doc = json.loads(answer.body.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise Failed(_("not valid JSON: %(error)s") % {"error": exc}) from exc
-            _need(isinstance(doc, dict), _("the JSON is not an object"))
+            doc = _json_object(answer)
             endpoints = doc.get("endpoints")
         else:
             self.document(answer, fmt, "discovery")
@@ -221,15 +227,7 @@ class Suite:
     def check_definition(self, code, fmt):
         answer = self.get(f"services/{code}.{fmt}")
         if fmt == "json":
-            _need(
-                answer.status == 200,
-                _("HTTP %(got)s, expected %(want)s") % {"got": answer.status, "want": 200},
-            )
-            try:
-                doc = json.loads(answer.body.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise Failed(_("not valid JSON: %(error)s") % {"error": exc}) from exc
-            _need(isinstance(doc, dict), _("the JSON is not an object"))
+            doc = _json_object(answer)
             attributes = doc.get("attributes")
             _need(
                 isinstance(attributes, list), _("missing field %(field)s") % {"field": "attributes"}

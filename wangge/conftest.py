@@ -14,6 +14,17 @@ def _default_language_afterwards():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _forget_what_processes_remember():
+    """A rolled-back test sends no signal: categories and tokens it made must not outlive it."""
+    yield
+    from wangge.accounts.auth import forget_tokens
+    from wangge.cases.queries import forget_categories
+
+    forget_categories()
+    forget_tokens()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Build the world once per test database; each test rolls back to it."""

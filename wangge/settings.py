@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from wangge.lib.env import env_bool, env_float, env_int, env_secret, env_str
+from wangge.lib.env import env_bool, env_choice, env_float, env_int, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("WANGGE_DATA_DIR", str(Path.cwd() / ".wangge"))).resolve()
@@ -150,6 +150,11 @@ WANGGE_ATTACHMENT_MAX_BYTES = env_int("WANGGE_ATTACHMENT_MAX_BYTES", 5 * 1024 * 
 WANGGE_ATTACHMENT_TYPES = env_str(
     "WANGGE_ATTACHMENT_TYPES", "image/jpeg,image/png,image/webp,application/pdf"
 ).split(",")
+# How long an API token's user and roles are remembered in one process (0: never).
+WANGGE_TOKEN_CACHE_SECONDS = env_float("WANGGE_TOKEN_CACHE_SECONDS", 10.0)
+# 智能分派 of a case taken in by the API: "worker" (answer at once, `wangge worker` routes it
+# within a poll) or "inline" (within the request: slower intake, the answer shows the dispatch).
+WANGGE_INTAKE_ROUTING = env_choice("WANGGE_INTAKE_ROUTING", ("worker", "inline"), "worker")
 # Notification delivery: "log" or "webhook" (with WANGGE_WEBHOOK_URL).
 WANGGE_NOTIFY_BACKEND = env_str("WANGGE_NOTIFY_BACKEND", "log")
 WANGGE_WEBHOOK_URL = env_str("WANGGE_WEBHOOK_URL", "")

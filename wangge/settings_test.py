@@ -4,3 +4,5 @@ from wangge.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Most tests read the dispatch in the intake's answer; the worker path has its own tests.
+WANGGE_INTAKE_ROUTING = "inline"

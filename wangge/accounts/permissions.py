@@ -52,7 +52,9 @@ def active_assignments(user: User, perm: Perm | None = None) -> list[Assignment]
     cache = getattr(user, "_wangge_assignments", None)
     if cache is None:
         cache = list(
-            Assignment.objects.filter(user=user, is_active=True).select_related("cell", "unit")
+            Assignment.objects.filter(user=user, is_active=True)
+            .select_related("cell", "unit")
+            .defer("cell__geometry")
         )
         user._wangge_assignments = cache
     return [a for a in cache if perm is None or perm in ROLE_PERMS.get(a.role, ())]

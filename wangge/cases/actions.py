@@ -7,7 +7,7 @@ Actions take keyword-only `actor` and `now` (clock readers take `now=` so tests 
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -39,6 +39,7 @@ from wangge.cases.models import (
 )
 from wangge.grids.locate import locate
 from wangge.grids.models import GridCell, GridLevel
+from wangge.lib.db import insert_with_child
 from wangge.lib.errors import (
     CaseChangedMeanwhile,
     Conflict,
@@ -64,6 +65,9 @@ PUBLIC_KINDS = {
     EventKind.REPLY,
     EventKind.SUPERVISE,
 }
+
+
+CHANNELS, PRIORITIES = frozenset(Channel.values), frozenset(Priority.values)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -92,7 +96,38 @@ def add_event(
 ) -> CaseEvent:
     """Append one line to the case's timeline (inside the caller's transaction). The actor's
     name is copied so the line still reads right if the account is renamed or removed."""
-    return CaseEvent.objects.create(
+    event = _event(
+        case,
+        kind,
+        actor=actor,
+        now=now,
+        reason=reason,
+        before=before,
+        after=after,
+        data=data,
+        audience=audience,
+        dedupe_key=dedupe_key,
+        actor_name=actor_name,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def _event(
+    case: Case,
+    kind: str,
+    *,
+    actor: User | None,
+    now: datetime,
+    reason: str = "",
+    before: str = "",
+    after: str = "",
+    data: dict | None = None,
+    audience: str | None = None,
+    dedupe_key: str | None = None,
+    actor_name: str = "",
+) -> CaseEvent:
+    return CaseEvent(
         case=case,
         kind=kind,
         audience=audience or (Audience.PUBLIC if kind in PUBLIC_KINDS else Audience.INTERNAL),
@@ -201,7 +236,6 @@ def _check_coordinates(lon, lat):
         )
 
 
-@transaction.atomic
 def report_case(
     *,
     channel: str,
@@ -220,14 +254,16 @@ def report_case(
     anonymous: bool = False,
     reporter_user: User | None = None,
     external_ref: str = "",
+    route_later: bool = False,
     now: datetime | None = None,
 ) -> tuple[Case, bool]:
     """上报: take a case in from any channel. A retry with the same (channel, key) returns the
-    first case unchanged; returns (case, created)."""
+    first case unchanged; returns (case, created). `route_later` leaves 智能分派 to the worker
+    (`dispatch.actions.route_pending`), so intake answers without waiting for it."""
     now = _now(now)
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         raise InvalidInput(fields={"channel": _("Unknown channel.")})
-    if priority not in Priority.values:
+    if priority not in PRIORITIES:
         raise InvalidInput(fields={"priority": _("Unknown priority.")})
     title = _require((title or "").strip(), "title", _("A title is required."))
     if len(title) > 200:
@@ -235,10 +271,6 @@ def report_case(
     if len(description or "") > 5000:
         raise InvalidInput(fields={"description": _("At most 5000 characters.")})
     _check_coordinates(lon, lat)
-    if idempotency_key:
-        existing = Case.objects.filter(channel=channel, idempotency_key=idempotency_key).first()
-        if existing:
-            return existing, False
     phone = "" if anonymous else (reporter_phone or "").strip()
     if phone and not (phone.replace("-", "").replace("+", "").isdigit() and 5 <= len(phone) <= 20):
         raise InvalidInput(fields={"reporter_phone": _("Not a phone number.")})
@@ -255,36 +287,29 @@ def report_case(
         if cell is None:
             raise InvalidInput(_("No grid has been set up yet."))
 
-    fields = {
-        "channel": channel,
-        "idempotency_key": idempotency_key or None,
-        "title": title,
-        "description": description or "",
-        "lon": lon,
-        "lat": lat,
-        "address": address or "",
-        "cell": cell,
-        "handling_cell": cell,
-        "location_flag": flag,
-        "location_candidates": candidates,
-        "category": category,
-        "priority": priority,
-        "anonymous": anonymous,
-        "reporter_name": "" if anonymous else (reporter_name or "").strip()[:50],
-        "reporter_phone": phone,
-        "reporter_user": reporter_user,
-        "external_ref": external_ref or "",
-        "reported_at": now,
-    }
-    try:
-        with transaction.atomic():  # a savepoint: a concurrent retry may win the unique key
-            case = Case.objects.create(**fields)
-    except IntegrityError:
-        existing = Case.objects.filter(channel=channel, idempotency_key=idempotency_key).first()
-        if existing is None:
-            raise
-        return existing, False
-    add_event(
+    case = Case(
+        channel=channel,
+        idempotency_key=idempotency_key or None,
+        title=title,
+        description=description or "",
+        lon=lon,
+        lat=lat,
+        address=address or "",
+        cell=cell,
+        handling_cell=cell,
+        location_flag=flag,
+        location_candidates=candidates,
+        category=category,
+        priority=priority,
+        anonymous=anonymous,
+        reporter_name="" if anonymous else (reporter_name or "").strip()[:50],
+        reporter_phone=phone,
+        reporter_user=reporter_user,
+        external_ref=external_ref or "",
+        reported_at=now,
+        routing_pending=route_later,
+    )
+    event = _event(
         case,
         EventKind.REPORT,
         actor=actor,
@@ -293,6 +318,19 @@ def report_case(
         data={"channel": channel, "location": flag},
         actor_name="" if actor else _reporter_label(case),
     )
+    # Case and event in one statement; a concurrent retry that won the key makes it a no-op.
+    if not insert_with_child(
+        case,
+        event,
+        child_fk="case",
+        conflict=("channel", "idempotency_key"),
+        conflict_where="idempotency_key IS NOT NULL",
+    ):
+        existing = Case.objects.filter(channel=channel, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise Conflict()
+        return existing, False
+    case.report_event = event
     return case, True
 
 

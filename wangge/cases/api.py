@@ -6,8 +6,10 @@ case they can see but whose move their role does not allow answers 403.
 """
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -23,6 +25,7 @@ from wangge.cases.deadlines import Colour, with_colour
 from wangge.cases.models import Case, CaseState, Category, Channel
 from wangge.cases.queries import (
     REPLY_PERMS,
+    active_category,
     get_case_for,
     get_case_for_any,
     helper_unit_for,
@@ -50,6 +53,7 @@ from wangge.cases.schemas import (
 from wangge.dispatch.actions import auto_dispatch, dispatch_by_dispatcher
 from wangge.dispatch.queries import assignee_for_dispatch, latest_recommendation, unit_for_dispatch
 from wangge.grids.models import GridCell
+from wangge.lib.answers import answer
 from wangge.lib.errors import CaseChangedMeanwhile, InvalidInput, NotFound, PermissionDenied
 
 router = Router(tags=["cases"])
@@ -78,12 +82,7 @@ def _case(request, case_id: int, perm: Perm, version: int | None = None) -> Case
 def _category(code: str | None, field: str = "category") -> Category | None:
     if not code:
         return None
-    # The chain up to 一级 with owners, for routing and deadline policies without more reads.
-    category = (
-        Category.objects.select_related("owner", "parent__owner", "parent__parent__owner")
-        .filter(code=code.strip(), is_active=True)
-        .first()
-    )
+    category = active_category(code.strip())
     if category is None:
         raise InvalidInput(fields={field: _("Unknown category.")})
     return category
@@ -116,13 +115,15 @@ def report(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=100),
 ):
     """上报 from any channel. A retry with the same `Idempotency-Key` (imports: the same
-    `external_ref`) answers 200 with the first case; a new case answers 201, already dispatched
-    when the rules are certain (智能分派 v0)."""
+    `external_ref`) answers 200 with the first case; a new case answers 201. 智能分派 runs in
+    the worker right after (`routing_pending` is true until it has), or within the request
+    when `WANGGE_INTAKE_ROUTING=inline`."""
     user = request.auth
     _require_perm(user, Perm.REPORT_CASE)
     key = idempotency_key or (payload.external_ref if payload.channel == Channel.IMPORT else None)
-    # Report and rule dispatch commit together: one transaction, nothing half-done.
-    with transaction.atomic():
+    inline = settings.WANGGE_INTAKE_ROUTING == "inline"
+    # Inline, report and dispatch commit together: one transaction, nothing half-done.
+    with transaction.atomic() if inline else nullcontext():
         case, created = actions.report_case(
             channel=payload.channel,
             title=payload.title,
@@ -138,15 +139,20 @@ def report(
             reporter_phone=payload.reporter_phone,
             anonymous=payload.anonymous,
             external_ref=payload.external_ref,
+            route_later=not inline,
             actor=user,
         )
-        if created:
+        if created and inline:
             case = auto_dispatch(case)
-    if created:
-        # Answer from what was just written instead of reading it back.
-        case.show_internal = bool(roles_of(user))
+    if not created:
+        return Status(200, _detail(case.pk, user))
+    # Answer from what was just written instead of reading it back.
+    case.show_internal = bool(roles_of(user))
+    if inline:
         return Status(201, case)
-    return Status(200, _detail(case.pk, user))
+    # The hot path: its one event, no tasks yet, rendered without ninja's per-field validation.
+    case.fresh_events = [case.report_event]
+    return answer(request, CaseDetailOut, case, status=201)
 
 
 def _filtered(qs: QuerySet[Case], f: CaseFilters) -> QuerySet[Case]:

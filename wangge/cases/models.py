@@ -158,10 +158,13 @@ class DeadlinePolicy(models.Model):
         ]
 
 
+# Unambiguous characters only: residents read the code out over the phone. 32 of them, so a
+# random byte modulo 32 picks each one without bias.
+TRACKING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
 def new_tracking_code() -> str:
-    # Unambiguous characters only: residents read it out over the phone.
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return "".join(secrets.choice(alphabet) for _ in range(10))
+    return "".join(TRACKING_ALPHABET[b % 32] for b in secrets.token_bytes(10))
 
 
 class Case(models.Model):
@@ -248,6 +251,8 @@ class Case(models.Model):
         related_name="duplicates",
         verbose_name=_("master case"),
     )
+    # 智能分派 has yet to look at it: intake answers at once and the worker routes it.
+    routing_pending = models.BooleanField(default=False)
 
     # Clock: facts only. Colours are computed from these.
     reported_at = models.DateTimeField(_("reported at"), db_index=True)
@@ -287,6 +292,11 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["state", "due_at"], name="case_state_due_idx"),
             models.Index(fields=["unit", "state"], name="case_unit_state_idx"),
+            models.Index(
+                fields=["reported_at"],
+                condition=models.Q(routing_pending=True),
+                name="case_routing_pending_idx",
+            ),
         ]
 
     def __str__(self):

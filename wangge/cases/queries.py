@@ -1,12 +1,24 @@
 """Read side for cases: every read starts from what the actor may see (default deny)."""
 
+import copy
+import threading
+import time
+
 from django.db.models import BooleanField, Q, QuerySet, When
 from django.db.models import Case as SqlCase
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 from wangge.accounts.models import Role, Unit, User
 from wangge.accounts.permissions import Perm, active_assignments
-from wangge.cases.models import Case, CaseTask, SupervisionOrder, SupervisionState, TaskRole
+from wangge.cases.models import (
+    Case,
+    CaseTask,
+    Category,
+    SupervisionOrder,
+    SupervisionState,
+    TaskRole,
+)
 from wangge.lib.errors import NotFound, PermissionDenied
 
 
@@ -176,3 +188,38 @@ def with_overdue(qs: QuerySet[SupervisionOrder], *, now) -> QuerySet[Supervision
         output_field=BooleanField(),
     )
     return qs.annotate(overdue=overdue)
+
+
+# --- active categories by code, kept in memory -------------------------------------------------
+# Every intake names a category; the table is small and rarely edited. A save in this process
+# empties the cache at once; other processes' edits are picked up within CATEGORY_TTL seconds.
+CATEGORY_TTL = 30.0
+_categories: dict[str, Category] = {}
+_categories_loaded_at = float("-inf")
+_categories_lock = threading.Lock()
+
+
+def forget_categories(**_kwargs) -> None:
+    global _categories_loaded_at
+    _categories_loaded_at = float("-inf")
+
+
+post_save.connect(forget_categories, sender=Category, dispatch_uid="cases_category_saved")
+post_delete.connect(forget_categories, sender=Category, dispatch_uid="cases_category_deleted")
+
+
+def active_category(code: str) -> Category | None:
+    """The active category with this code, its chain up to 一级 and their owners loaded (routing
+    and deadline policies read them), as a copy the caller may keep."""
+    global _categories, _categories_loaded_at
+    if time.monotonic() - _categories_loaded_at > CATEGORY_TTL:
+        with _categories_lock:
+            if time.monotonic() - _categories_loaded_at > CATEGORY_TTL:
+                stamp = time.monotonic()
+                rows = Category.objects.select_related(
+                    "owner", "parent__owner", "parent__parent__owner"
+                ).filter(is_active=True)
+                _categories = {c.code: c for c in rows}
+                _categories_loaded_at = stamp
+    found = _categories.get(code)
+    return copy.copy(found) if found is not None else None

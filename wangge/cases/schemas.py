@@ -244,6 +244,9 @@ class CaseOut(Schema):
     outcome: str
     resolution_note: str
     satisfaction: str
+    routing_pending: bool = Field(
+        ..., description="智能分派 has yet to run (the worker routes it within seconds)"
+    )
 
     @staticmethod
     def resolve_state_label(obj: Case) -> str:
@@ -270,18 +273,24 @@ class CaseDetailOut(CaseOut):
 
     @staticmethod
     def resolve_events(obj: Case) -> list:
-        events = list(obj.events.all())
+        events = getattr(obj, "fresh_events", None)  # a case just reported: its one event
+        if events is None:
+            events = list(obj.events.all())
         if not getattr(obj, "show_internal", False):
             events = [e for e in events if e.audience == Audience.PUBLIC]
         return events
 
     @staticmethod
     def resolve_tasks(obj: Case) -> list:
+        if hasattr(obj, "fresh_events"):
+            return []
         # "lead" sorts after "helper": descending puts 主办 first.
         return list(obj.tasks.select_related("unit").order_by("-role", "unit__code"))
 
     @staticmethod
     def resolve_supervisions(obj: Case) -> list:
+        if hasattr(obj, "fresh_events"):
+            return []
         if not getattr(obj, "show_internal", False):
             return []
         orders = obj.supervisions.select_related("unit", "opened_by", "answered_by")
@@ -289,6 +298,8 @@ class CaseDetailOut(CaseOut):
 
     @staticmethod
     def resolve_instructions(obj: Case) -> list:
+        if hasattr(obj, "fresh_events"):
+            return []
         if not getattr(obj, "show_internal", False):
             return []
         return list(obj.instructions.select_related("leader").order_by("given_at", "id"))

@@ -25,6 +25,7 @@ category, sends the case elsewhere than suggested, or re-dispatches it after 退
 reason kept). See `_label_for` for which category the example gets.
 """
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -53,6 +54,8 @@ from wangge.dispatch.places import place_case
 from wangge.dispatch.queries import active_model, latest_recommendation
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import CaseChangedMeanwhile, Conflict, InvalidInput
+
+log = logging.getLogger("wangge.dispatch")
 
 ROUTER = "rules-v0"
 # The named user the rules dispatch as.
@@ -251,6 +254,9 @@ def auto_dispatch(case: Case, *, actor: User | None = None, now: datetime | None
     likely, waits for a dispatcher with that suggestion (see `duplicates.py`). The actor is the
     rules' named system user unless told, so the timeline says the rules did it."""
     actor = actor or system_user(RULES_ACTOR)
+    if case.routing_pending:
+        Case.objects.filter(pk=case.pk).update(routing_pending=False)
+        case.routing_pending = False
     # 定位 first: a case without coordinates goes to the cell its text names (places.py).
     case = place_case(case)
     merged, likely = screen_duplicates(case, now=now)
@@ -294,6 +300,31 @@ def auto_dispatch(case: Case, *, actor: User | None = None, now: datetime | None
         case=case, router=router, model=model, candidates=candidates, **chosen
     )
     return case
+
+
+def route_pending(*, limit: int = 100, now: datetime | None = None) -> int:
+    """智能分派 for cases the API took in without routing (`routing_pending`), oldest first, up
+    to `limit`; returns how many were routed. Each case is routed in its own transaction with
+    its row locked (SKIP LOCKED on PostgreSQL), so two workers never route one case twice. A
+    case whose routing fails is left 待受理 for a dispatcher and the failure logged: one bad case
+    must not block the ones behind it."""
+    pending = Case.objects.filter(routing_pending=True).order_by("reported_at", "id")
+    routed = 0
+    while routed < limit:
+        case = None
+        try:
+            with transaction.atomic():
+                case = pending.select_for_update(skip_locked=True).first()
+                if case is None:
+                    break
+                auto_dispatch(case, now=now)
+        except Exception:
+            if case is None:
+                raise
+            log.exception("智能分派 failed for case %s; left for a dispatcher", case.pk)
+            Case.objects.filter(pk=case.pk).update(routing_pending=False)
+        routed += 1
+    return routed
 
 
 # --- learning from dispatchers ------------------------------------------------------------------

@@ -57,14 +57,17 @@ class GridIndex:
     """
 
     def __init__(self, rows, *, core_metres: float = 30.0, generation: int = 0, stamp=None):
-        """rows: (pk, level, path, parent_id, geometry) for every cell, geometry may be None."""
+        """rows: (pk, level, path, parent_id, geometry[, name, code]) for every cell, geometry
+        may be None."""
         self.generation = generation
         self.stamp = stamp
         self.checked_at = time.monotonic()
         self.core_metres = core_metres
         ids, levels, paths, shapes = [], [], [], []
         county_id, county_path = None, None
-        for pk, level, path, _parent_id, geometry in rows:
+        # What a located case needs of its cell, so that locating reads nothing from the database.
+        self.facts = {row[0]: (*row[1:4], *(row[5:7] or ("", ""))) for row in rows}
+        for pk, level, path, _parent_id, geometry, *_name_code in rows:
             if level == GridLevel.COUNTY and (county_path is None or path < county_path):
                 county_id, county_path = pk, path
             if not geometry:
@@ -154,6 +157,12 @@ class GridIndex:
         j = j[order].tolist()
         self.neighbours = [j[starts[c] : starts[c + 1]] for c in range(n)]
 
+    def cell(self, pk: int) -> GridCell:
+        level, path, parent_id, name, code = self.facts[pk]
+        known = {"id": pk, "level": level, "path": path, "parent_id": parent_id}
+        known |= {"name": name, "code": code}
+        return GridCell.from_db("default", CELL_FIELDS, [known[f] for f in CELL_FIELDS])
+
     def locate_id(self, lon: float, lat: float, metres: float) -> LocatedId:
         lon0, lat0 = self.origin
         x, y = (lon - lon0) * self._kx, (lat - lat0) * M_PER_DEG  # as geo.to_metres
@@ -228,6 +237,15 @@ def _parted(line: tuple, other: tuple) -> int | None:
     return None
 
 
+INDEX_COLUMNS = ("pk", "level", "path", "parent_id", "geometry", "name", "code")
+# The fields a located cell is loaded with, in the model's order as `from_db` wants them (the
+# rest, like the boundary, load on first use).
+CELL_FIELDS = tuple(
+    f.attname
+    for f in GridCell._meta.concrete_fields
+    if f.attname in {"id", "level", "path", "parent_id", "name", "code"}
+)
+
 _build_lock = threading.Lock()
 _index: GridIndex | None = None
 # Tests call this to drop the index at once.
@@ -249,7 +267,7 @@ def get_index() -> GridIndex:
         generation, stamp = changes.generation(), changes.stamp()
         index = _index
         if index is None or index.generation != generation or index.stamp != stamp:
-            rows = GridCell.objects.values_list("pk", "level", "path", "parent_id", "geometry")
+            rows = GridCell.objects.values_list(*INDEX_COLUMNS)
             index = GridIndex(
                 list(rows),
                 core_metres=settings.WANGGE_AMBIGUOUS_METRES,
@@ -266,15 +284,12 @@ def locate_id(lon: float, lat: float, *, metres: float | None = None) -> Located
 
 
 def locate(lon: float, lat: float, *, metres: float | None = None) -> Located:
-    found = locate_id(lon, lat, metres=metres)
-    ids = [found.cell_id, *found.candidate_ids] if found.cell_id is not None else []
-    cells = GridCell.objects.in_bulk(ids)
-    if any(pk not in cells for pk in ids):
-        # A cell vanished (e.g. a rolled-back transaction built the index): rebuild once.
-        invalidate()
-        found = locate_id(lon, lat, metres=metres)
-        ids = [found.cell_id, *found.candidate_ids] if found.cell_id is not None else []
-        cells = GridCell.objects.in_bulk(ids)
-    cell = cells.get(found.cell_id) if found.cell_id is not None else None
-    candidates = [cells[pk] for pk in found.candidate_ids if pk in cells]
-    return Located(cell, found.flag, candidates)
+    """`locate_id` with the cells as model instances, built from the index's memory (the
+    boundary and timestamps are deferred): a fresh instance per call, no database read."""
+    metres = settings.WANGGE_AMBIGUOUS_METRES if metres is None else metres
+    index = get_index()
+    found = index.locate_id(lon, lat, metres)
+    if found.cell_id is None:
+        return Located(None, found.flag, [])
+    cell = index.cell(found.cell_id)
+    return Located(cell, found.flag, [index.cell(pk) for pk in found.candidate_ids])

@@ -39,6 +39,15 @@ def env_float(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
 
 
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
 def env_secret(name: str, dev_default: str | None) -> str:
     """A secret from NAME or the file named by NAME_FILE; the dev default only in debug mode."""
     file_name = os.environ.get(f"{name}_FILE")

@@ -232,8 +232,8 @@ def test_each_user_lists_the_open_orders_they_answer_or_watch_overdue_first(
 ):
     late, soon, unit_order, b_order = _orders(world, report)
     supervisor = api(world.supervisor)
-    # token, assignments, count, one page of orders with their cases, units and people
-    with django_assert_num_queries(4):
+    # token with its assignments, count, one page of orders with their cases, units and people
+    with django_assert_num_queries(3):
         assert supervisor.get("/api/v1/supervisions").status_code == 200
     assert listed(world.urban_handler) == [(late.pk, True), (soon.pk, False)]
     assert listed(world.water_handler) == [(unit_order.pk, False)]

@@ -193,7 +193,8 @@ def test_worker_once_sweeps_and_delivers_pending_notifications(world, report):
     call_command("worker", "--once", stdout=out)
 
     assert out.getvalue().splitlines() == [
-        "tasks=0 overdue_accept=1 warned=0 overdue=1 supervised=1 sent=5 retrying=0 failed=0"
+        "routed=0 tasks=0 overdue_accept=1 warned=0 overdue=1 supervised=1 sent=5 retrying=0"
+        " failed=0"
     ]
     assert kinds(late) == ["report", "dispatch", "overdue_accept", "overdue", "supervise"]
     assert kinds(fresh) == ["report", "dispatch"]
@@ -222,7 +223,8 @@ def test_worker_once_runs_the_database_task_queue(world, report, settings):
         "failed": 0,
     }
     assert out.getvalue().splitlines() == [
-        "tasks=1 overdue_accept=0 warned=0 overdue=0 supervised=0 sent=0 retrying=0 failed=0"
+        "routed=0 tasks=1 overdue_accept=0 warned=0 overdue=0 supervised=0 sent=0 retrying=0"
+        " failed=0"
     ]
     assert list(case.notifications.values_list("kind", "state")) == [("new_case", "sent")]
 

@@ -6,7 +6,6 @@ only its hash is stored. With --print the output is the token alone.
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils import timezone
 
 from wangge.accounts.actions import issue_token
 from wangge.accounts.models import ApiToken, User, hash_token
@@ -62,9 +61,8 @@ class Command(BaseCommand):
         found = list(tokens)
         if not found:
             raise CommandError("No active token matches.")
-        now = timezone.now()
         for t in found:
-            ApiToken.objects.filter(pk=t.pk).update(revoked_at=now)
+            t.revoke()
             record_audit(actor=None, action="revoke_token", obj=t, detail={"user": t.user.username})
         self.stdout.write(f"Revoked {len(found)} token(s).")
 

@@ -1,7 +1,8 @@
 """`wangge worker`: the background worker.
 
-It runs the tasks queued in the django-tasks database backend and delivers the notification
-outbox as they come (checking both every `--poll` seconds), and every
+It routes the cases the API took in (智能分派, see `WANGGE_INTAKE_ROUTING`), runs the tasks
+queued in the django-tasks database backend and delivers the notification outbox as they come
+(checking all three every `--poll` seconds), and every
 `--interval` seconds it sweeps the deadlines and delivers whatever notifications are due, so
 nothing waits on a lost nudge. `--once` runs the queue, one sweep and one delivery, then exits
 (for cron and tests).
@@ -27,6 +28,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from wangge.cases.outbox import deliver_due
 from wangge.cases.sweep import SweepResult, sweep
+from wangge.dispatch.actions import route_pending
 
 log = logging.getLogger("wangge.worker")
 
@@ -79,7 +81,8 @@ class Command(BaseCommand):
             except Exception as exc:
                 raise CommandError(f"worker round failed: {exc}") from exc
             return
-        self._install_signals()
+        if threading.current_thread() is threading.main_thread():
+            self._install_signals()  # in a thread (the demo's), the caller stops it
         log.info("worker %s started, sweeping every %ss", self.worker_id, interval)
         next_round = time.monotonic()
         while not self.stopping.is_set():
@@ -89,11 +92,12 @@ class Command(BaseCommand):
                     self.run_round(always_report=False)
                 else:
                     _drop_stale_connections()
+                    routed = route_pending()
                     ran = self.run_queued_tasks()
                     # The outbox is polled, not nudged: a committed row leaves within a poll.
                     delivered = deliver_due()
-                    if ran or any(astuple(delivered)):
-                        self.report(ran, SweepResult(), delivered)
+                    if routed or ran or any(astuple(delivered)):
+                        self.report(routed, ran, SweepResult(), delivered)
             except Exception:
                 # A database restart or a bad row must not kill the worker; the next round retries.
                 log.exception("worker round failed")
@@ -113,20 +117,21 @@ class Command(BaseCommand):
 
     def run_round(self, *, always_report: bool) -> None:
         _drop_stale_connections()
+        routed = route_pending()
         ran = self.run_queued_tasks()
         swept = sweep()
         delivered = deliver_due()
         _drop_stale_connections()
-        if always_report or ran or any(astuple(swept)) or any(astuple(delivered)):
-            self.report(ran, swept, delivered)
+        if always_report or routed or ran or any(astuple(swept)) or any(astuple(delivered)):
+            self.report(routed, ran, swept, delivered)
 
-    def report(self, ran, swept, delivered) -> None:
+    def report(self, routed, ran, swept, delivered) -> None:
         if self.verbosity < 1:
             return
         self.stdout.write(
-            f"tasks={ran} overdue_accept={swept.overdue_accept} warned={swept.warned} "
-            f"overdue={swept.overdue} supervised={swept.supervised} sent={delivered.sent} "
-            f"retrying={delivered.retrying} failed={delivered.failed}"
+            f"routed={routed} tasks={ran} overdue_accept={swept.overdue_accept} "
+            f"warned={swept.warned} overdue={swept.overdue} supervised={swept.supervised} "
+            f"sent={delivered.sent} retrying={delivered.retrying} failed={delivered.failed}"
         )
 
     def run_queued_tasks(self) -> int:

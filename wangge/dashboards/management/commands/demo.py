@@ -1,6 +1,8 @@
-"""`wangge demo`: migrate, load the demo county (idempotently) and serve it."""
+"""`wangge demo`: migrate, load the demo county (idempotently) and serve it, with the worker
+running beside the server."""
 
 import contextlib
+import threading
 import webbrowser
 
 from django.conf import settings
@@ -40,6 +42,16 @@ class Command(BaseCommand):
         )
         if no_serve:
             return
+        # The worker beside the server, as production runs `wangge worker`: 智能分派 of new
+        # cases, notifications, and deadlines turning yellow and red while you watch.
+        threading.Thread(
+            target=call_command,
+            args=("worker",),
+            kwargs={"verbosity": 0},
+            name="wangge-demo-worker",
+            daemon=True,
+        ).start()
+        self.stdout.write("  后台任务 worker:      running in this process")
         if not no_browser:
             # No desktop browser on a server is fine.
             with contextlib.suppress(Exception):

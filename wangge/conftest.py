@@ -1,4 +1,11 @@
-"""Shared fixtures: the demo world built through actions, with its personas."""
+"""Shared fixtures: the demo world built through actions, with its personas, and a real
+Chromium for the browser tests (`new_page`), which fails a test whose pages fetch anything
+from outside the test server and keeps screenshots in test-artifacts/."""
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from django.utils import translation
@@ -70,3 +77,61 @@ def report(world):
         return case
 
     return _report
+
+
+# --- browser tests ------------------------------------------------------------------------------
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    # Playwright's sync API keeps an event loop in this thread; the tests' ORM calls are still
+    # plain synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(chromium, live_server, request):
+    """`new_page(locale="zh-CN", **context_options)` opens a page in a fresh browser context
+    (its own cookies and storage). Every request any page makes is checked: one that leaves the
+    test server fails the test (government intranets have no internet)."""
+    contexts, outside = [], []
+    server = urlparse(live_server.url).netloc
+
+    def watch(req):
+        url = urlparse(req.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.netloc != server:
+            outside.append(req.url)
+
+    def _new_page(locale: str = "zh-CN", **options):
+        context = chromium.new_context(locale=locale, base_url=live_server.url, **options)
+        context.on("request", watch)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _new_page
+    for context in contexts:
+        context.close()
+    assert not outside, f"pages fetched URLs outside the server: {outside}"
+
+
+@pytest.fixture
+def shot(request):
+    """`shot(page, "step")` saves test-artifacts/<test>/<n>-step.png."""
+    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    count = [0]
+
+    def _shot(page, step: str):
+        folder.mkdir(parents=True, exist_ok=True)
+        count[0] += 1
+        page.screenshot(path=str(folder / f"{count[0]:02d}-{step}.png"), full_page=True)
+
+    return _shot

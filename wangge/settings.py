@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",
+    "django_htmx",
     "wangge.audit",
     "wangge.grids",
     "wangge.accounts",
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -70,6 +72,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "wangge.lib.navigation.navigation",
             ],
         },
     },
@@ -110,6 +113,12 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly's offline bundle and Leaflet, from their installed packages
+    "wangge.lib.staticfinders.PackageStaticFinder",
+]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 
@@ -150,6 +159,10 @@ WANGGE_ATTACHMENT_MAX_BYTES = env_int("WANGGE_ATTACHMENT_MAX_BYTES", 5 * 1024 * 
 WANGGE_ATTACHMENT_TYPES = env_str(
     "WANGGE_ATTACHMENT_TYPES", "image/jpeg,image/png,image/webp,application/pdf"
 ).split(",")
+# Base map: an intranet tile server's URL template ({z}/{x}/{y}); empty shows the grid polygons
+# on a plain background. Nothing is ever fetched from the internet.
+WANGGE_TILE_URL = env_str("WANGGE_TILE_URL", "")
+WANGGE_TILE_ATTRIBUTION = env_str("WANGGE_TILE_ATTRIBUTION", "")
 # How long an API token's user and roles are remembered in one process (0: never).
 WANGGE_TOKEN_CACHE_SECONDS = env_float("WANGGE_TOKEN_CACHE_SECONDS", 10.0)
 # 智能分派 of a case taken in by the API: "worker" (answer at once, `wangge worker` routes it

@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("wangge.accounts.urls")),
     path("", include("wangge.cases.urls")),
+    path("", include("wangge.dashboards.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]

@@ -7,7 +7,7 @@ Actions take keyword-only `actor` and `now` (clock readers take `now=` so tests 
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -837,8 +837,20 @@ def reveal_reporter_phone(case: Case, *, purpose: str, actor: User) -> str:
 
 
 @transaction.atomic
-def add_attachment(case: Case, *, upload, actor: User | None, public: bool = False) -> Attachment:
-    """Attach a photo or document, within the size and type limits."""
+def add_attachment(
+    case: Case,
+    *,
+    upload,
+    actor: User | None,
+    public: bool = False,
+    idempotency_key: str | None = None,
+) -> tuple[Attachment, bool]:
+    """Attach a photo or document, within the size and type limits. A retry with the same
+    `idempotency_key` on the same case returns the first attachment; returns (it, created)."""
+    if idempotency_key:
+        existing = Attachment.objects.filter(case=case, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
     if upload.size > settings.WANGGE_ATTACHMENT_MAX_BYTES:
         raise PayloadTooLarge(
             _("The file is larger than %(mb)s MB."),
@@ -847,15 +859,24 @@ def add_attachment(case: Case, *, upload, actor: User | None, public: bool = Fal
     content_type = (getattr(upload, "content_type", "") or "").split(";")[0]
     if content_type not in settings.WANGGE_ATTACHMENT_TYPES:
         raise InvalidInput(fields={"file": _("This file type is not accepted.")})
-    return Attachment.objects.create(
-        case=case,
-        file=upload,
-        original_name=upload.name[:200],
-        content_type=content_type,
-        size=upload.size,
-        uploaded_by=actor if actor and actor.pk else None,
-        is_public=public,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent retry may win the key
+            attachment = Attachment.objects.create(
+                case=case,
+                file=upload,
+                original_name=upload.name[:200],
+                content_type=content_type,
+                size=upload.size,
+                uploaded_by=actor if actor and actor.pk else None,
+                is_public=public,
+                idempotency_key=idempotency_key or None,
+            )
+    except IntegrityError:
+        existing = Attachment.objects.filter(case=case, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return existing, False
+    return attachment, True
 
 
 # --- 未诉先办: repeats and places ----------------------------------------------------------------

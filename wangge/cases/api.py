@@ -6,11 +6,8 @@ case they can see but whose move their role does not allow answers 403.
 """
 
 from collections.abc import Callable
-from contextlib import nullcontext
 from datetime import date, datetime, time, timedelta
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -50,7 +47,7 @@ from wangge.cases.schemas import (
     TaskDoneIn,
     VersionIn,
 )
-from wangge.dispatch.actions import auto_dispatch, dispatch_by_dispatcher
+from wangge.dispatch.actions import dispatch_by_dispatcher, intake_case
 from wangge.dispatch.queries import assignee_for_dispatch, latest_recommendation, unit_for_dispatch
 from wangge.grids.models import GridCell
 from wangge.lib.answers import answer
@@ -121,34 +118,28 @@ def report(
     user = request.auth
     _require_perm(user, Perm.REPORT_CASE)
     key = idempotency_key or (payload.external_ref if payload.channel == Channel.IMPORT else None)
-    inline = settings.WANGGE_INTAKE_ROUTING == "inline"
-    # Inline, report and dispatch commit together: one transaction, nothing half-done.
-    with transaction.atomic() if inline else nullcontext():
-        case, created = actions.report_case(
-            channel=payload.channel,
-            title=payload.title,
-            description=payload.description,
-            idempotency_key=key or None,
-            lon=payload.lon,
-            lat=payload.lat,
-            address=payload.address,
-            cell=_grid(payload.cell, "cell"),
-            category=_category(payload.category),
-            priority=payload.priority,
-            reporter_name=payload.reporter_name,
-            reporter_phone=payload.reporter_phone,
-            anonymous=payload.anonymous,
-            external_ref=payload.external_ref,
-            route_later=not inline,
-            actor=user,
-        )
-        if created and inline:
-            case = auto_dispatch(case)
+    case, created = intake_case(
+        channel=payload.channel,
+        title=payload.title,
+        description=payload.description,
+        idempotency_key=key or None,
+        lon=payload.lon,
+        lat=payload.lat,
+        address=payload.address,
+        cell=_grid(payload.cell, "cell"),
+        category=_category(payload.category),
+        priority=payload.priority,
+        reporter_name=payload.reporter_name,
+        reporter_phone=payload.reporter_phone,
+        anonymous=payload.anonymous,
+        external_ref=payload.external_ref,
+        actor=user,
+    )
     if not created:
         return Status(200, _detail(case.pk, user))
     # Answer from what was just written instead of reading it back.
     case.show_internal = bool(roles_of(user))
-    if inline:
+    if not case.routing_pending:
         return Status(201, case)
     # The hot path: its one event, no tasks yet, rendered without ninja's per-field validation.
     case.fresh_events = [case.report_event]
@@ -392,8 +383,18 @@ def reveal_phone(request, case_id: int, payload: RevealIn):
     return {"phone": phone}
 
 
-@router.post("/{case_id}/attachments", response={201: AttachmentOut})
-def attach(request, case_id: int, file: File[UploadedFile], public: Form[bool] = False):
-    """A photo or document (multipart field `file`), within the size and type limits."""
+@router.post("/{case_id}/attachments", response={200: AttachmentOut, 201: AttachmentOut})
+def attach(
+    request,
+    case_id: int,
+    file: File[UploadedFile],
+    public: Form[bool] = False,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=100),
+):
+    """A photo or document (multipart field `file`), within the size and type limits. A retry
+    with the same `Idempotency-Key` answers 200 with the first upload."""
     case = _case(request, case_id, Perm.REPORT_CASE)
-    return Status(201, actions.add_attachment(case, upload=file, actor=request.auth, public=public))
+    attachment, created = actions.add_attachment(
+        case, upload=file, actor=request.auth, public=public, idempotency_key=idempotency_key
+    )
+    return Status(201 if created else 200, attachment)

@@ -377,6 +377,39 @@ class Attachment(models.Model):
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
     is_public = models.BooleanField(default=False)
+    # A phone that sends a photo again after losing the signal names it with the same key.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="attachment_unique_key",
+            ),
+        ]
+
+
+class SavedView(models.Model):
+    """A dispatcher's named queue filter (the query string of the queue page)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(_("filters"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="savedview_unique_name"),
+        ]
+
+    def __str__(self):
+        return self.name
 
 
 class TaskRole(models.TextChoices):

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from wangge.cases import views
+from wangge.cases.views import console as views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,4 +19,7 @@ urlpatterns = [
     ),
     path("track/", views.track, name="track"),
     path("track/<str:code>/", views.track, name="track_case"),
+    path("", include("wangge.cases.urls_operator")),
+    path("", include("wangge.cases.urls_mobile")),
+    path("", include("wangge.cases.urls_portal")),
 ]

@@ -302,6 +302,20 @@ def auto_dispatch(case: Case, *, actor: User | None = None, now: datetime | None
     return case
 
 
+def intake_case(**fields) -> tuple[Case, bool]:
+    """上报 then 智能分派, as `WANGGE_INTAKE_ROUTING` says: "inline" routes in the same
+    transaction (the answer shows the dispatch); "worker" stores the case with
+    `routing_pending` and leaves routing to `route_pending`. Takes `report_case`'s arguments;
+    returns (case, created). Every channel's pages and the API take cases in through this."""
+    if settings.WANGGE_INTAKE_ROUTING != "inline":
+        return report_case(route_later=True, **fields)
+    with transaction.atomic():
+        case, created = report_case(**fields)
+        if created:
+            case = auto_dispatch(case)
+    return case, created
+
+
 def route_pending(*, limit: int = 100, now: datetime | None = None) -> int:
     """智能分派 for cases the API took in without routing (`routing_pending`), oldest first, up
     to `limit`; returns how many were routed. Each case is routed in its own transaction with

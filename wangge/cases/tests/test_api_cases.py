@@ -229,6 +229,21 @@ def test_attachments_are_stored_within_the_size_and_type_limits(world, report, s
     assert [a.original_name for a in Attachment.objects.filter(case=case)] == ["现场.png"]
 
 
+def test_a_photo_sent_again_after_a_lost_signal_is_stored_once(world, report):
+    case = report("路灯不亮", category="0302")
+    client = api(world.grid_worker_a1)
+    url = f"/api/v1/cases/{case.pk}/attachments"
+
+    def send():
+        photo = SimpleUploadedFile("现场.jpg", b"\xff\xd8" + b"0" * 100, content_type="image/jpeg")
+        return client.post(url, {"file": photo}, HTTP_IDEMPOTENCY_KEY="photo-7f3a")
+
+    first, again = send(), send()
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert Attachment.objects.filter(case=case).count() == 1
+
+
 def test_the_web_session_works_and_must_pass_the_csrf_check_to_write(world, report):
     case = report("路灯不亮")
     browser = Client(enforce_csrf_checks=True)

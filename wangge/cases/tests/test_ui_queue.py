@@ -1,48 +1,18 @@
 """What a person sees in a real Chromium: log in, find the new case, dispatch it, see the
 overdue row turn red, and read the public tracking page without personal data."""
 
-import os
 import re
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from wangge.cases.actions import dispatch_case
 from wangge.world import DEMO_PASSWORD
 
-# Playwright's sync API keeps an event loop in this thread; the ORM calls of the test itself
-# are still plain synchronous code.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 pytestmark = pytest.mark.browser
 PHONE = "13812345678"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(chromium, live_server, settings):
-    """Open a page in a fresh browser context: its own cookies, Chinese as the browser language."""
-    contexts = []
-
-    def _new_page():
-        contexts.append(chromium.new_context(locale="zh-CN", base_url=live_server.url))
-        return contexts[-1].new_page()
-
-    yield _new_page
-    for context in contexts:
-        context.close()
 
 
 def _log_in(page, username: str):

@@ -1,0 +1,3 @@
+"""12345 operator entry (views/operator.py)."""
+
+urlpatterns = []

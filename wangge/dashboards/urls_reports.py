@@ -1,0 +1,3 @@
+"""Weekly and monthly reports under /reports/ (views/reports.py)."""
+
+urlpatterns = []

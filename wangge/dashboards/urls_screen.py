@@ -1,0 +1,3 @@
+"""一屏观全域 under /screen/ (views/screen.py)."""
+
+urlpatterns = []

@@ -1,0 +1,42 @@
+"""The links in every page's top bar, chosen by what the user may do. A link whose page is not
+installed (its URL name does not resolve) is left out, so apps can come and go."""
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from wangge.accounts.permissions import Perm, has_perm, roles_of
+
+# (URL name, label, who sees it: a Perm, "staff" for any role, "grid_worker", or None for all)
+LINKS = [
+    ("queue", _("Queue"), Perm.VIEW_CASE),
+    ("operator_entry", _("Hotline entry"), Perm.REPORT_CASE),
+    ("console_map", _("Map"), Perm.VIEW_CASE),
+    ("h5_home", _("My tasks"), "grid_worker"),
+    ("big_screen", _("Big screen"), Perm.VIEW_METRICS),
+    ("reports", _("Reports"), Perm.VIEW_METRICS),
+    ("portal_report", _("Report a problem"), None),
+    ("track", _("Track a case"), None),
+]
+
+
+def _allowed(user, who) -> bool:
+    if who is None:
+        return True
+    if not user.is_authenticated:
+        return False
+    if who == "grid_worker":
+        return "grid_worker" in roles_of(user)
+    return has_perm(user, who)
+
+
+def navigation(request):
+    links = []
+    for name, label, who in LINKS:
+        if not _allowed(request.user, who):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        links.append({"name": name, "url": url, "label": label})
+    return {"nav_links": links}

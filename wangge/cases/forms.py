@@ -83,7 +83,3 @@ class TaskDoneForm(forms.Form):
 
 class AnswerForm(forms.Form):
     answer = forms.CharField(label=_("Answer"), max_length=5000, widget=forms.Textarea)
-
-
-class TrackForm(forms.Form):
-    code = forms.CharField(label=_("Tracking code"), max_length=16)

@@ -17,8 +17,6 @@ urlpatterns = [
         views.instruction_result,
         name="instruction_result",
     ),
-    path("track/", views.track, name="track"),
-    path("track/<str:code>/", views.track, name="track_case"),
     path("", include("wangge.cases.urls_operator")),
     path("", include("wangge.cases.urls_mobile")),
     path("", include("wangge.cases.urls_portal")),

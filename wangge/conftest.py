@@ -98,29 +98,38 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture
-def new_page(chromium, live_server, request):
-    """`new_page(locale="zh-CN", **context_options)` opens a page in a fresh browser context
-    (its own cookies and storage). Every request any page makes is checked: one that leaves the
-    test server fails the test (government intranets have no internet)."""
-    contexts, outside = [], []
-    server = urlparse(live_server.url).netloc
+def watch_outside(context, server: str) -> list[str]:
+    """Record every URL the context's pages request from anywhere but `server` (host:port)."""
+    outside: list[str] = []
 
     def watch(req):
         url = urlparse(req.url)
         if url.scheme in ("http", "https", "ws", "wss") and url.netloc != server:
             outside.append(req.url)
 
+    context.on("request", watch)
+    return outside
+
+
+@pytest.fixture
+def new_page(chromium, live_server):
+    """`new_page(locale="zh-CN", **context_options)` opens a page in a fresh browser context
+    (its own cookies and storage). Every request any page makes is checked: one that leaves the
+    test server fails the test (government intranets have no internet)."""
+    contexts, outside = [], []
+    server = urlparse(live_server.url).netloc
+
     def _new_page(locale: str = "zh-CN", **options):
         context = chromium.new_context(locale=locale, base_url=live_server.url, **options)
-        context.on("request", watch)
+        outside.append(watch_outside(context, server))
         contexts.append(context)
         return context.new_page()
 
     yield _new_page
     for context in contexts:
         context.close()
-    assert not outside, f"pages fetched URLs outside the server: {outside}"
+    leaked = [url for urls in outside for url in urls]
+    assert not leaked, f"pages fetched URLs outside the server: {leaked}"
 
 
 @pytest.fixture

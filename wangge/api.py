@@ -13,6 +13,7 @@ from wangge.cases.api import router as cases_router
 from wangge.cases.supervision_api import router as supervision_router
 from wangge.dispatch.api import router as hotspots_router
 from wangge.lib.api_errors import StrictJsonParser, install_error_handlers
+from wangge.people.api import router as registry_router
 
 api = NinjaAPI(
     title="wangge API",
@@ -27,6 +28,7 @@ install_error_handlers(api)
 api.add_router("v1/cases", cases_router)
 api.add_router("v1", supervision_router)  # /v1/supervisions…, /v1/units/{id}/supervise
 api.add_router("v1/hotspots", hotspots_router)
+api.add_router("v1/residents", registry_router)
 
 # The metrics router is written beside this one; mount it once its module exists.
 if find_spec("wangge.dashboards.api") is not None:

@@ -20,6 +20,10 @@ PII_KEY = env_secret(
     # A fixed development key (urlsafe base64 of 32 bytes); never used when WANGGE_DEBUG=false.
     "ZGV2LW9ubHktd2FuZ2dlLXBpaS1rZXktMzJieXRlcyE=" if DEBUG else None,
 )
+# Previous PII keys, comma-separated: still decrypt until `wangge pii rotate` has run.
+PII_OLD_KEYS = tuple(
+    k.strip() for k in env_secret("WANGGE_PII_OLD_KEYS", "").split(",") if k.strip()
+)
 ALLOWED_HOSTS = [h for h in env_str("WANGGE_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 if DEBUG:
     ALLOWED_HOSTS += ["testserver", "*"]

@@ -21,22 +21,28 @@ class Perm(StrEnum):
     REVEAL_CONTACT = "reveal_contact"
     VIEW_METRICS = "view_metrics"
     MANAGE_GRID = "manage_grid"
+    VIEW_RESIDENTS = "view_residents"  # the registry, masked
+    MANAGE_RESIDENTS = "manage_residents"  # register, edit, import
+    REVEAL_PERSONAL_DATA = "reveal_personal_data"  # residents' ID and phone numbers, logged
 
 
 P = Perm
 _VIEW = {P.VIEW_CASE, P.VIEW_METRICS}
 _HANDLE = {P.HANDLE_CASE, P.ANSWER_SUPERVISION}
+# The people who visit households: they keep the registry of their own grid.
+_REGISTRY = {P.VIEW_RESIDENTS, P.MANAGE_RESIDENTS, P.REVEAL_PERSONAL_DATA}
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.DISPATCHER: frozenset(
         _VIEW
         | {P.REPORT_CASE, P.DISPATCH_CASE, P.RATE_CASE, P.CLOSE_CASE, P.REOPEN_CASE}
         | {P.REVEAL_CONTACT, P.ESCALATE_CASE}
+        | {P.VIEW_RESIDENTS}  # who lives there, masked: context for an urgent case
     ),
     Role.UNIT_HANDLER: frozenset(_VIEW | _HANDLE | {P.REPORT_CASE, P.ESCALATE_CASE}),
-    Role.GRID_WORKER: frozenset(_VIEW | _HANDLE | {P.REPORT_CASE, P.ESCALATE_CASE}),
+    Role.GRID_WORKER: frozenset(_VIEW | _HANDLE | _REGISTRY | {P.REPORT_CASE, P.ESCALATE_CASE}),
     Role.COMMUNITY_SECRETARY: frozenset(
-        _VIEW | _HANDLE | {P.REPORT_CASE, P.ESCALATE_CASE, P.DISPATCH_CASE}
+        _VIEW | _HANDLE | _REGISTRY | {P.REPORT_CASE, P.ESCALATE_CASE, P.DISPATCH_CASE}
     ),
     Role.SUPERVISOR: frozenset(_VIEW | {P.SUPERVISE, P.REOPEN_CASE}),
     Role.DISCIPLINE_SUPERVISOR: frozenset(_VIEW | {P.SUPERVISE}),

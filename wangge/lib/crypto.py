@@ -1,12 +1,17 @@
 """Field encryption for personal data at rest (PIPL): phone and ID numbers are stored as Fernet
-tokens, so a database dump alone reveals nothing. A keyed hash beside them allows exact lookups."""
+tokens, so a database dump alone reveals nothing. A keyed hash beside them allows exact lookups.
+
+Key rotation: set the new key as `WANGGE_PII_KEY` and the previous ones in
+`WANGGE_PII_OLD_KEYS`; reads decrypt with any of them, writes use the new one, and
+`wangge pii rotate` re-encrypts every stored value (and recomputes the keyed hashes) so the old
+keys can then be dropped."""
 
 import base64
 import hashlib
 import hmac
 from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
 
@@ -21,19 +26,44 @@ def _fernet(key: str) -> Fernet:
         return Fernet(base64.urlsafe_b64encode(hashlib.sha256(raw).digest()))
 
 
+def _keys() -> MultiFernet:
+    """The current key first (it encrypts), then the old ones (they still decrypt)."""
+    return _multi(settings.PII_KEY, tuple(getattr(settings, "PII_OLD_KEYS", ())))
+
+
+@lru_cache(maxsize=4)
+def _multi(current: str, old: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([_fernet(current), *(_fernet(k) for k in old)])
+
+
 def encrypt(value: str) -> str:
-    return _fernet(settings.PII_KEY).encrypt(value.encode()).decode()
+    return _keys().encrypt(value.encode()).decode()
 
 
 def decrypt(token: str) -> str:
     try:
-        return _fernet(settings.PII_KEY).decrypt(token.encode()).decode()
+        return decrypt_strict(token)
     except InvalidToken:
         return ""
 
 
+def decrypt_strict(token: str) -> str:
+    """Like `decrypt`, but a token no configured key opens raises `InvalidToken`."""
+    return _keys().decrypt(token.encode()).decode()
+
+
+def is_current(token: str) -> bool:
+    """Whether the token was written with the current key (rotation skips those)."""
+    try:
+        _fernet(settings.PII_KEY).decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
 def blind_index(value: str) -> str:
-    """A keyed hash for equality search without storing the clear value."""
+    """A keyed hash for equality search without storing the clear value. Keyed by the current
+    key: `wangge pii rotate` recomputes stored ones after a key change."""
     return hmac.new(settings.PII_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
 
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "wangge.grids",
     "wangge.accounts",
     "wangge.people",
+    "wangge.care",
     "wangge.cases",
     "wangge.dispatch",
     "wangge.dashboards",
@@ -172,6 +173,8 @@ WANGGE_TOKEN_CACHE_SECONDS = env_float("WANGGE_TOKEN_CACHE_SECONDS", 10.0)
 # 智能分派 of a case taken in by the API: "worker" (answer at once, `wangge worker` routes it
 # within a poll) or "inline" (within the request: slower intake, the answer shows the dispatch).
 WANGGE_INTAKE_ROUTING = env_choice("WANGGE_INTAKE_ROUTING", ("worker", "inline"), "worker")
+# A device alarm within this many minutes of the last one joins its open case.
+WANGGE_DEVICE_DEDUP_MINUTES = env_float("WANGGE_DEVICE_DEDUP_MINUTES", 10.0)
 # Notification delivery: "log" or "webhook" (with WANGGE_WEBHOOK_URL).
 WANGGE_NOTIFY_BACKEND = env_str("WANGGE_NOTIFY_BACKEND", "log")
 WANGGE_WEBHOOK_URL = env_str("WANGGE_WEBHOOK_URL", "")

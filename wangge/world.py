@@ -88,6 +88,11 @@ CATEGORIES = [
     ("09", "卫生计生", None, "health", False),
     ("10", "商贸旅游", None, "market", False),
     ("1001", "食品安全", "10", "market", False),
+    # 关爱服务: alarms and missed check-ins go to the grid worker on duty, in minutes.
+    ("11", "关爱服务", None, None, True),
+    ("1101", "老人紧急呼叫", "11", None, True),
+    ("1102", "烟感报警", "11", None, True),
+    ("1103", "未按时报平安", "11", None, True),
 ]
 
 
@@ -240,6 +245,9 @@ def build_world(*, townships: int = 2, communities: int = 2, grids_per_community
         (None, Priority.EMERGENCY, 1, TimeUnit.WORK_HOURS, 8, TimeUnit.WORK_HOURS),
         ("03", Priority.NORMAL, 2, TimeUnit.WORK_HOURS, 3, TimeUnit.WORK_DAYS),
         ("04", Priority.NORMAL, 2, TimeUnit.WORK_HOURS, 2, TimeUnit.WORK_DAYS),
+        # 分钟级响应: round the clock, holidays included.
+        ("11", Priority.EMERGENCY, 5, TimeUnit.MINUTES, 30, TimeUnit.MINUTES),
+        ("11", Priority.URGENT, 15, TimeUnit.MINUTES, 120, TimeUnit.MINUTES),
     ]
     for cat, prio, al, au, rl, ru in policies:
         DeadlinePolicy.objects.get_or_create(

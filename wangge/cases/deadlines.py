@@ -57,6 +57,8 @@ def limits_for(category: Category | None, priority: str) -> Limits:
 
 
 def add_limit(start: datetime, amount: float, unit: str) -> datetime:
+    if unit == TimeUnit.MINUTES:
+        return start + timedelta(minutes=amount)
     cal = calendar()
     if unit == TimeUnit.WORK_DAYS:
         return cal.add_working_days(start, amount)
@@ -64,7 +66,10 @@ def add_limit(start: datetime, amount: float, unit: str) -> datetime:
 
 
 def warn_time(start: datetime, due: datetime) -> datetime:
-    """When the clock turns yellow: WANGGE_WARN_SHARE of the working time from start to due."""
+    """When the clock turns yellow: WANGGE_WARN_SHARE of the working time from start to due
+    (of the wall-clock time, for a clock shorter than a day: a minutes clock runs at night)."""
+    if due - start < timedelta(days=1) and not calendar().working_hours_between(start, due):
+        return start + (due - start) * settings.WANGGE_WARN_SHARE
     allowed = calendar().working_hours_between(start, due)
     return calendar().add_working_hours(start, allowed * settings.WANGGE_WARN_SHARE)
 

@@ -99,6 +99,8 @@ class LocationFlag(models.TextChoices):
 class TimeUnit(models.TextChoices):
     WORK_HOURS = "work_hours", _("working hours")
     WORK_DAYS = "work_days", _("working days")
+    # Round the clock: an alarm at 3 a.m. on a holiday is answered in minutes (分钟级响应).
+    MINUTES = "minutes", _("minutes, round the clock")
 
 
 class Category(models.Model):

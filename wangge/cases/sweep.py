@@ -36,6 +36,17 @@ AWAITING_ACCEPT = (CaseState.DISPATCHED, CaseState.REOPENED)
 SUPERVISION_ANSWER_DAYS = 1
 
 
+# Other apps' sweeps, run by `wangge worker` after this one each round (care registers its
+# missed check-ins and silent devices in its AppConfig.ready): cases need not know them.
+ROUND_SWEEPS: list = []
+
+
+def register_round_sweep(name: str, run) -> None:
+    """`run(now=None)` returns a dataclass of counts; the worker prints the non-zero ones."""
+    if all(n != name for n, _ in ROUND_SWEEPS):
+        ROUND_SWEEPS.append((name, run))
+
+
 @dataclass
 class SweepResult:
     overdue_accept: int = 0

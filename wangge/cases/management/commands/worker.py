@@ -3,7 +3,8 @@
 It routes the cases the API took in (智能分派, see `WANGGE_INTAKE_ROUTING`), runs the tasks
 queued in the django-tasks database backend and delivers the notification outbox as they come
 (checking all three every `--poll` seconds), and every
-`--interval` seconds it sweeps the deadlines and delivers whatever notifications are due, so
+`--interval` seconds it sweeps the deadlines and care (missed check-ins climbing the chain of
+carers, silent devices) and delivers whatever notifications are due, so
 nothing waits on a lost nudge. `--once` runs the queue, one sweep and one delivery, then exits
 (for cron and tests).
 
@@ -15,7 +16,7 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import astuple
+from dataclasses import asdict, astuple
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError, close_old_connections, connection
@@ -27,7 +28,7 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from wangge.cases.outbox import deliver_due
-from wangge.cases.sweep import SweepResult, sweep
+from wangge.cases.sweep import ROUND_SWEEPS, SweepResult, sweep
 from wangge.dispatch.actions import route_pending
 
 log = logging.getLogger("wangge.worker")
@@ -120,10 +121,15 @@ class Command(BaseCommand):
         routed = route_pending()
         ran = self.run_queued_tasks()
         swept = sweep()
+        others = [(name, run()) for name, run in ROUND_SWEEPS]
         delivered = deliver_due()
         _drop_stale_connections()
         if always_report or routed or ran or any(astuple(swept)) or any(astuple(delivered)):
             self.report(routed, ran, swept, delivered)
+        for name, result in others:
+            counts = asdict(result)
+            if any(counts.values()) and self.verbosity >= 1:
+                self.stdout.write(f"{name}: " + " ".join(f"{k}={v}" for k, v in counts.items()))
 
     def report(self, routed, ran, swept, delivered) -> None:
         if self.verbosity < 1:

@@ -5,7 +5,7 @@ classifier, rules, likely repeats) and who may use the page."""
 import re
 
 from wangge.cases.models import Case, CaseEvent, CaseState, Channel
-from wangge.dispatch.actions import train_model
+from wangge.dispatch.actions import route_pending, train_model
 from wangge.dispatch.models import DispatchRecommendation
 
 PHONE = "13812345678"
@@ -179,6 +179,27 @@ def test_dispatch_now_sends_a_case_the_rules_left_waiting(world, client):
     )
     assert [e.kind for e in case.events.order_by("id")] == ["report", "relocate", "dispatch"]
     assert DispatchRecommendation.objects.filter(case=case, chosen_unit=world.unit("water"))
+
+
+def test_dispatch_now_places_the_case_first_when_routing_waits_for_the_worker(
+    world, client, settings
+):
+    settings.WANGGE_INTAKE_ROUTING = "worker"
+    client.force_login(world.dispatcher)
+    client.post(
+        "/operator/",
+        _call(title="凤城西社区第1网格有事反映", category="", dispatch_unit=world.unit("water").pk),
+    )
+    assert route_pending() == 1  # the worker comes by later and changes nothing
+
+    case = Case.objects.get()
+    assert (case.cell, case.state, case.unit, case.routing_pending) == (
+        world.grid_a1,
+        CaseState.DISPATCHED,
+        world.unit("water"),
+        False,
+    )
+    assert [e.kind for e in case.events.order_by("id")] == ["report", "relocate", "dispatch"]
 
 
 def test_dispatch_now_leaves_a_case_the_rules_already_sent(world, client):

@@ -1,6 +1,6 @@
 """A 12345 operator takes a call in a real Chromium with the keyboard alone: the suggestion
 appears while typing, Alt+1 takes it, Ctrl+Enter submits, the tracking code is there to read
-out and the form waits, empty, for the next call."""
+out and the form waits, empty, for the next call. Screenshots: test-artifacts/."""
 
 import re
 
@@ -73,3 +73,8 @@ def test_an_operator_takes_a_call_with_the_keyboard_only(world_after_flush, new_
         expect(page.locator(field)).to_have_value("")
     assert PHONE not in page.locator("body").inner_text()
     shot(page, "taken-in")
+
+    # At 200 % zoom (half the width) the page folds into one column, nothing cut off sideways.
+    page.set_viewport_size({"width": 640, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "zoom-200")

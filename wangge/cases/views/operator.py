@@ -35,7 +35,7 @@ from wangge.dispatch.actions import (
     intake_case,
 )
 from wangge.dispatch.duplicates import find_duplicates
-from wangge.dispatch.places import extract_place
+from wangge.dispatch.places import extract_place, place_case
 from wangge.dispatch.queries import active_model
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import DomainError
@@ -279,6 +279,9 @@ def _dispatch_now(user, case: Case, unit: Unit) -> str:
     """派单 at once to the unit the operator chose; returns why not, if it was not done."""
     if case.state != CaseState.NEW:
         return _("Not dispatched by hand: 智能分派 had already handled the case.")
+    # When 智能分派 runs in the worker it has not placed the case yet: 定位 first, so the case
+    # is dispatched where the caller said (and the scope below is judged there).
+    case = place_case(case)
     if not visible_cases(user, Perm.DISPATCH_CASE).filter(pk=case.pk).exists():
         return _("Not dispatched: the case lies outside the area you dispatch for.")
     try:

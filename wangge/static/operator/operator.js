@@ -56,7 +56,14 @@
       if (!sent) form.requestSubmit();
     } else if (event.key === "Escape" && !event.ctrlKey && !event.altKey) {
       event.preventDefault();
-      clearForm();
+      // In the category box Esc closes its list and empties the box, as search boxes do;
+      // the call typed so far is not thrown away with it.
+      if (event.target === category && category.value) {
+        category.value = "";
+        category.dispatchEvent(new Event("change", { bubbles: true }));
+      } else {
+        clearForm();
+      }
     } else if (event.altKey && !event.ctrlKey && /^Digit[1-3]$/.test(event.code)) {
       event.preventDefault();
       pick(event.code.slice(-1));

@@ -9,6 +9,7 @@ from importlib.util import find_spec
 from ninja import NinjaAPI
 
 from wangge.accounts.auth import api_auth
+from wangge.care.api import router as care_router
 from wangge.cases.api import router as cases_router
 from wangge.cases.supervision_api import router as supervision_router
 from wangge.dispatch.api import router as hotspots_router
@@ -29,6 +30,7 @@ api.add_router("v1/cases", cases_router)
 api.add_router("v1", supervision_router)  # /v1/supervisions…, /v1/units/{id}/supervise
 api.add_router("v1/hotspots", hotspots_router)
 api.add_router("v1/residents", registry_router)
+api.add_router("v1/care", care_router)
 
 # The metrics router is written beside this one; mount it once its module exists.
 if find_spec("wangge.dashboards.api") is not None:

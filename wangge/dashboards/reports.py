@@ -483,6 +483,8 @@ def show(value, kind: str) -> str:
 def show_change(now, before, kind: str) -> str:
     if now is None or before is None:
         return "—"
+    if now == before:
+        return "0"
     if kind == RATE:
         return _("%(points)s pp") % {"points": f"{(now - before) * 100:+.1f}"}
     if kind == HOURS:

@@ -66,6 +66,7 @@ def test_a_corrected_category_shows_with_its_rate_worst_first(world, report, cli
         ["县自来水公司", "2", "1", "50.0%"],
         ["县城市管理局", "1", "0", "0.0%"],
     ]
+    assert "派单员改派纠正了系统的选择，或承办单位退单" in html  # what a misroute is
     today = timezone.localdate()
     assert f'value="{(today - timedelta(days=29)).isoformat()}"' in html
     assert 'for="misroutes-start"' in html and 'for="misroutes-end"' in html

@@ -163,6 +163,14 @@ def test_a_row_of_a_breakdown_is_the_dashboards_figure_for_that_grid(world, week
         assert line.metrics == case_metrics(cell=town, start=period.start, end=period.end, now=now)
 
 
+def test_a_report_takes_the_same_queries_however_many_cases(world, week, django_assert_num_queries):
+    period = parse_week(WEEK, today=T.date())
+    # two summaries, two resolved counts, the child grids and their figures, the units' figures
+    # and names, the categories, the overdue cases
+    with django_assert_num_queries(10):
+        build_report(cell=world.county, period=period, now=timezone.now())
+
+
 def test_one_unit_narrows_every_figure_to_its_cases(world, week):
     period = parse_week(WEEK, today=T.date())
     rep = build_report(

@@ -137,6 +137,19 @@ def _route(case: Case) -> list[dict]:
         return _candidates(case)
 
 
+def rule_suggestions(case: Case, category: Category | None = None) -> list[dict]:
+    """Where the rules would send the case (or send it with `category`), best first; reads only,
+    so a page can show it while the case is still being typed (unsaved `case` is fine)."""
+    return _candidates(case, category)
+
+
+def classifier_suggestions(case: Case) -> tuple[ClassifierModel | None, list[dict] | None]:
+    """The active model and its top three for the case (None when no model is active or its
+    top label is no active category); reads only, like `rule_suggestions`."""
+    model = active_model()
+    return model, (_model_candidates(case, model) if model else None)
+
+
 def case_text(case: Case) -> str:
     """What the classifier reads: the title, then the description."""
     return f"{case.title}\n{case.description}".strip()

@@ -29,14 +29,13 @@ from wangge.cases.models import Case, CaseState, Category, Channel, Priority
 from wangge.cases.queries import active_category, visible_cases
 from wangge.dispatch.actions import (
     ROUTER,
-    _candidates,
-    _model_candidates,
+    classifier_suggestions,
     dispatch_by_dispatcher,
     intake_case,
+    rule_suggestions,
 )
 from wangge.dispatch.duplicates import find_duplicates
 from wangge.dispatch.places import extract_place, place_case
-from wangge.dispatch.queries import active_model
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import DomainError
 from wangge.lib.masking import mask_phone
@@ -210,8 +209,7 @@ def suggestions_for(user, *, title: str, description: str, address: str, categor
         handling_cell=cell,
         reported_at=now,
     )
-    model = active_model() if (title + description).strip() else None
-    rows = _model_candidates(probe, model) if model else None
+    model, rows = classifier_suggestions(probe) if (title + description).strip() else (None, None)
     if rows:
         out["router"] = model.version
         out["categories"] = [
@@ -229,7 +227,7 @@ def suggestions_for(user, *, title: str, description: str, address: str, categor
         probe.category = category
         out["routes"] = [
             {"rule": r["rule"], "name": r["name"], "why": r["why"], "certain": r["certain"]}
-            for r in _candidates(probe, category)
+            for r in rule_suggestions(probe, category)
         ]
     if text:
         repeats = find_duplicates(probe, now=now)

@@ -1,13 +1,55 @@
-"""Residents' pages: tracking by code with the public timeline (no personal data anywhere).
-Report form, QR codes, rating and public grid pages come here too."""
+"""Residents' pages (群众端), used without logging in: report a problem (随手拍, with a pin on
+the map and photos), QR codes and a printable poster per grid, tracking by code with the public
+timeline and the rating, and a public page per grid. The tracking code is the resident's only
+credential. No personal data reaches any of these pages, and nothing is loaded from outside."""
 
+import io
+import uuid
+from datetime import timedelta
+
+import segno
 from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.validators import RegexValidator
+from django.db import transaction
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
 
-from wangge.cases.models import Audience, EventKind, Outcome, Satisfaction
+from wangge.accounts.models import Role, User
+from wangge.cases.actions import add_attachment, rate_case
+from wangge.cases.models import (
+    Audience,
+    Case,
+    CaseState,
+    Channel,
+    EventKind,
+    Outcome,
+    Satisfaction,
+)
 from wangge.cases.queries import get_case_by_tracking_code
-from wangge.lib.errors import NotFound
+from wangge.dashboards.metrics import case_metrics
+from wangge.dispatch.actions import intake_case
+from wangge.grids.models import GridCell, GridLevel
+from wangge.lib.errors import Conflict, DomainError, NotFound
+
+MAX_PHOTOS = 3
+# Days of history behind the public grid page's figures.
+METRICS_DAYS = 90
+RECENT_CASES = 20
+# The named account a rating from the tracking page is recorded under when the resident is not
+# logged in: the code is the credential and the person stays anonymous.
+RESIDENT_USERNAME = "system:resident"
+# segno options for every QR code: medium error correction survives a scuffed poster.
+QR_MAKE = {"error": "m", "micro": False}
+QR_SAVE = {"svg": {"scale": 8, "border": 4}, "png": {"scale": 10, "border": 4}}
+QR_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
 
 class TrackForm(forms.Form):
@@ -60,6 +102,363 @@ def public_wording(event) -> str:
     return str(EventKind(kind).label) if kind in EventKind.values else ""
 
 
+# --- 上报: the report form -------------------------------------------------------------------
+
+
+class PhotoInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Up to MAX_PHOTOS photos from one file input; size and type are add_attachment's to judge."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", PhotoInput(attrs={"accept": "image/*"}))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        return [super(PhotosField, self).clean(f, initial) for f in files if f]
+
+
+class ReportForm(forms.Form):
+    """The resident's report. Validates input only; `intake_case` decides what is stored."""
+
+    title = forms.CharField(
+        label=_("What is the problem?"),
+        max_length=200,
+        help_text=_("A few words, for example “Street light out at the north gate”."),
+        error_messages={"required": _("Please say in a few words what the problem is.")},
+    )
+    description = forms.CharField(
+        label=_("Details (optional)"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    lon = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
+    address = forms.CharField(
+        label=_("Address or landmark"),
+        required=False,
+        max_length=300,
+        help_text=_(
+            "Needed when no place is marked on the map. For example a building, a shop or a "
+            "crossing nearby."
+        ),
+    )
+    photos = PhotosField(
+        label=_("Photos (optional, at most 3)"),
+        required=False,
+        help_text=_("JPEG, PNG or WebP. Photos may be shown to the staff handling the case."),
+    )
+    anonymous = forms.BooleanField(
+        label=_("Report anonymously: keep neither my name nor my phone number"), required=False
+    )
+    name = forms.CharField(label=_("Your name (optional)"), required=False, max_length=50)
+    phone = forms.CharField(
+        label=_("Your phone number (optional)"),
+        required=False,
+        max_length=20,
+        help_text=_("Only staff handling the case can see it, and only if they need to call you."),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+    # Made when the form is shown: a second submit of the same form finds the first case.
+    key = forms.CharField(
+        widget=forms.HiddenInput,
+        validators=[RegexValidator(r"^[A-Za-z0-9-]{8,64}$")],
+        error_messages={"required": _("The form has expired; please send it again.")},
+    )
+
+    def __init__(self, *args, need_place: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.need_place = need_place
+        self.fields["key"].error_messages["invalid"] = _(
+            "The form has expired; please send it again."
+        )
+
+    def clean_photos(self):
+        photos = self.cleaned_data.get("photos") or []
+        if len(photos) > MAX_PHOTOS:
+            raise forms.ValidationError(
+                _("Attach at most %(count)s photos."), params={"count": MAX_PHOTOS}
+            )
+        for photo in photos:
+            if not (getattr(photo, "content_type", "") or "").startswith("image/"):
+                raise forms.ValidationError(
+                    _("“%(name)s” is not a photo. Attach JPEG, PNG or WebP images."),
+                    params={"name": photo.name},
+                )
+        return photos
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("lon") is None) != (data.get("lat") is None):
+            self.add_error("lon", _("The place on the map is incomplete; mark it again."))
+        elif self.need_place and data.get("lon") is None and not data.get("address"):
+            self.add_error("address", _("Mark the place on the map or describe where it is."))
+        if data.get("anonymous"):
+            data["name"] = data["phone"] = ""
+        return data
+
+
+# Where an action's field errors show on the form.
+ACTION_FIELDS = {
+    "title": "title",
+    "description": "description",
+    "reporter_phone": "phone",
+    "lon": "lon",
+    "lat": "lon",
+    "file": "photos",
+}
+
+
+def _show_error(form: forms.Form, exc: DomainError, *, photo_name: str = "") -> None:
+    if not exc.fields:
+        text = exc.text()
+        form.add_error("photos" if photo_name else None, _photo_error(photo_name, text))
+    for field, text in exc.fields.items():
+        target = ACTION_FIELDS.get(field)
+        form.add_error(target, _photo_error(photo_name, str(text)) if photo_name else str(text))
+
+
+def _photo_error(name: str, text: str) -> str:
+    if not name:
+        return text
+    return gettext("“%(name)s”: %(error)s") % {"name": name, "error": text}
+
+
+def _public_cell(code: str) -> GridCell:
+    cell = GridCell.objects.filter(code=code).first()
+    if cell is None:
+        raise Http404(gettext("No grid has this code."))
+    return cell
+
+
+def _bounds(cell: GridCell) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of the cell's polygon, or around its point."""
+    geometry = cell.geometry or {}
+    rings = []
+    if geometry.get("type") == "Polygon":
+        rings = geometry["coordinates"]
+    elif geometry.get("type") == "MultiPolygon":
+        rings = [ring for polygon in geometry["coordinates"] for ring in polygon]
+    points = [p for ring in rings for p in ring]
+    if points:
+        lons, lats = [p[0] for p in points], [p[1] for p in points]
+        return [[min(lats), min(lons)], [max(lats), max(lons)]]
+    if cell.centroid_lon is not None and cell.centroid_lat is not None:
+        d = 0.001  # about a hundred metres around a building's door
+        lat, lon = cell.centroid_lat, cell.centroid_lon
+        return [[lat - d, lon - d], [lat + d, lon + d]]
+    return _bounds(cell.parent) if cell.parent_id else None
+
+
+def _county() -> GridCell | None:
+    return GridCell.objects.filter(level=GridLevel.COUNTY).order_by("path").first()
+
+
+def _map_config(request, cell: GridCell | None, form: forms.Form) -> dict:
+    focus = cell or _county()
+    pin = None
+    lon, lat = form["lon"].value(), form["lat"].value()
+    try:
+        if lon not in (None, "") and lat not in (None, ""):
+            pin = [float(lat), float(lon)]
+    except (TypeError, ValueError):
+        pin = None
+    return {
+        "gridsUrl": reverse("portal_grids"),
+        "grid": cell.code if cell else "",
+        "bounds": _bounds(focus) if focus else None,
+        "pin": pin,
+        "tileUrl": settings.WANGGE_TILE_URL,
+        "tileAttribution": settings.WANGGE_TILE_ATTRIBUTION,
+        "text": {
+            "marked": gettext("Place marked on the map."),
+            "none": gettext("No place marked yet."),
+            "locating": gettext("Finding your location…"),
+            "noLocation": gettext("Your location could not be found; tap the map instead."),
+        },
+    }
+
+
+def _take_in(request, data: dict, *, channel: str, cell: GridCell | None) -> Case:
+    """Case and photos commit together or not at all: a rejected photo leaves nothing behind,
+    not even the files already written."""
+    anonymous = data["anonymous"]
+    user = request.user if request.user.is_authenticated and not anonymous else None
+    saved = []
+    try:
+        with transaction.atomic():
+            case, created = intake_case(
+                channel=channel,
+                idempotency_key=f"portal-{data['key']}",
+                title=data["title"],
+                description=data["description"],
+                lon=data["lon"],
+                lat=data["lat"],
+                address=data["address"],
+                cell=cell,
+                reporter_name="" if anonymous else data["name"],
+                reporter_phone="" if anonymous else data["phone"],
+                anonymous=anonymous,
+                reporter_user=user,
+                actor=user,
+            )
+            # A repeat of a form already taken in brings back its case, photos and all.
+            for number, photo in enumerate(data["photos"] if created else [], start=1):
+                try:
+                    attachment, _new = add_attachment(
+                        case,
+                        upload=photo,
+                        actor=user,
+                        public=True,
+                        idempotency_key=f"portal-{data['key']}-{number}",
+                    )
+                except DomainError as exc:
+                    exc.photo_name = photo.name
+                    raise
+                saved.append(attachment)
+    except DomainError:
+        for attachment in saved:
+            attachment.file.delete(save=False)
+        raise
+    return case
+
+
+def report(request, code: str = ""):
+    """上报 from the web (/report/, optionally ?grid=CODE) or from a grid's QR code (/r/CODE/,
+    channel qr, the case placed in that grid)."""
+    grid = code or request.POST.get("grid") or request.GET.get("grid", "")
+    cell = _public_cell(grid) if grid else None
+    channel = Channel.QR if code else Channel.WEB
+    status = 200
+    if request.method == "POST":
+        form = ReportForm(request.POST, request.FILES, need_place=cell is None)
+        if form.is_valid():
+            try:
+                case = _take_in(request, form.cleaned_data, channel=channel, cell=cell)
+            except DomainError as exc:
+                _show_error(form, exc, photo_name=getattr(exc, "photo_name", ""))
+            else:
+                return redirect("portal_report_done", code=case.tracking_code)
+        if form.has_error("key"):
+            form.data = form.data.copy()
+            form.data["key"] = uuid.uuid4().hex
+        status = 400
+    else:
+        form = ReportForm(initial={"key": uuid.uuid4().hex}, need_place=cell is None)
+    context = {
+        "form": form,
+        "cell": cell,
+        "grid_code": grid if (cell and not code) else "",
+        "map_config": _map_config(request, cell, form),
+        "action": request.path,
+    }
+    return render(request, "cases/portal/report.html", context, status=status)
+
+
+def report_done(request, code: str):
+    try:
+        case = get_case_by_tracking_code(code)
+    except NotFound as exc:
+        raise Http404 from exc
+    return render(request, "cases/portal/report_done.html", {"case": case})
+
+
+@require_GET
+def grids_geojson(request):
+    """The grid polygons the report map draws (grid level: the cells residents know)."""
+    cells = GridCell.objects.filter(level=GridLevel.GRID, geometry__isnull=False).only(
+        "code", "name", "geometry"
+    )
+    features = [
+        {
+            "type": "Feature",
+            "geometry": c.geometry,
+            "properties": {"code": c.code, "name": c.name},
+        }
+        for c in cells
+    ]
+    response = JsonResponse({"type": "FeatureCollection", "features": features})
+    patch_cache_control(response, public=True, max_age=300)
+    return response
+
+
+# --- QR codes and the poster -----------------------------------------------------------------
+
+
+def report_url(request, cell: GridCell) -> str:
+    """What a grid's QR code says: the absolute address of the report form for that grid."""
+    return request.build_absolute_uri(reverse("portal_report_grid", args=[cell.code]))
+
+
+def qr_image(url: str, kind: str) -> bytes:
+    out = io.BytesIO()
+    segno.make(url, **QR_MAKE).save(out, kind=kind, **QR_SAVE[kind])
+    return out.getvalue()
+
+
+@require_GET
+def qr(request, code: str, kind: str):
+    cell = _public_cell(code)
+    response = HttpResponse(qr_image(report_url(request, cell), kind), content_type=QR_TYPES[kind])
+    response["Content-Disposition"] = f'inline; filename="wangge-{cell.code}.{kind}"'
+    patch_cache_control(response, public=True, max_age=3600)
+    return response
+
+
+def _hierarchy(cell: GridCell) -> list[GridCell]:
+    return [*cell.ancestors(), cell]
+
+
+@require_GET
+def poster(request, code: str):
+    """A printable A4 poster: grid name, QR code, how to report. No personal data: the grid
+    worker is named by role only."""
+    cell = _public_cell(code)
+    context = {
+        "cell": cell,
+        "hierarchy": _hierarchy(cell),
+        "url": report_url(request, cell),
+        "worker_role": Role.GRID_WORKER.label,
+    }
+    return render(request, "cases/portal/poster.html", context)
+
+
+# --- 查询 and 评价: tracking by code --------------------------------------------------------
+
+
+class RateForm(forms.Form):
+    satisfaction = forms.ChoiceField(
+        label=_("How satisfied are you with the handling?"),
+        choices=Satisfaction.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose a rating.")},
+    )
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+def _track_page(request, case: Case, *, rate_form=None, status=200):
+    events = case.events.filter(audience=Audience.PUBLIC)
+    timeline = [{"at": e.occurred_at, "text": public_wording(e)} for e in events]
+    context = {
+        "form": TrackForm(initial={"code": case.tracking_code}),
+        "case": case,
+        "timeline": timeline,
+        "photos": case.attachments.filter(is_public=True).count(),
+        "can_rate": case.state == CaseState.RESOLVED,
+        "rate_form": rate_form or RateForm(),
+    }
+    return render(request, "cases/portal/track.html", context, status=status)
+
+
 def track(request, code: str = ""):
     code = code or request.GET.get("code", "").strip()
     form = TrackForm(initial={"code": code})
@@ -73,7 +472,86 @@ def track(request, code: str = ""):
         return render(
             request, "cases/portal/track.html", {"form": form, "unknown": code}, status=404
         )
-    events = case.events.filter(audience=Audience.PUBLIC)
-    timeline = [{"at": e.occurred_at, "text": public_wording(e)} for e in events]
-    context = {"form": form, "case": case, "timeline": timeline}
-    return render(request, "cases/portal/track.html", context)
+    return _track_page(request, case)
+
+
+def _resident_actor(request, case: Case) -> User:
+    """Who a rating is recorded under: the reporter's own account when they are logged in,
+    otherwise the named account of residents holding a tracking code, so the timeline says a
+    resident rated (not "system") and no one's identity is guessed."""
+    if request.user.is_authenticated and request.user.pk == case.reporter_user_id:
+        return request.user
+    with translation.override(settings.LANGUAGE_CODE):
+        display = gettext("Resident (by tracking code)")
+    user, _created = User.objects.get_or_create(
+        username=RESIDENT_USERNAME,
+        defaults={"display_name": display, "is_system": True, "is_active": False},
+    )
+    return user
+
+
+@require_POST
+def rate(request, code: str):
+    """评价 by the resident holding the tracking code, once per resolution; 不满意 reopens the
+    case as `rate_case` decides."""
+    try:
+        case = get_case_by_tracking_code(code)
+    except NotFound as exc:
+        raise Http404 from exc
+    form = RateForm(request.POST)
+    if not form.is_valid():
+        return _track_page(request, case, rate_form=form, status=400)
+    try:
+        rate_case(
+            case,
+            satisfaction=form.cleaned_data["satisfaction"],
+            comment=form.cleaned_data["comment"],
+            actor=_resident_actor(request, case),
+        )
+    except Conflict:
+        # Someone (or a second click) rated first, or the case moved on: show what is there.
+        case.refresh_from_db()
+        if case.satisfaction:
+            form.add_error(None, _("This case has already been rated. Thank you."))
+        else:
+            form.add_error(None, _("This case cannot be rated now."))
+        return _track_page(request, case, rate_form=form, status=409)
+    except DomainError as exc:
+        form.add_error(None, exc.text())
+        return _track_page(request, case, rate_form=form, status=400)
+    messages.success(request, _("Thank you for your rating."))
+    return redirect("track_case", code=case.tracking_code)
+
+
+# --- the public grid page --------------------------------------------------------------------
+
+
+def _percent(share: float | None) -> int | None:
+    return None if share is None else round(share * 100)
+
+
+@require_GET
+def grid_page(request, code: str):
+    """A grid's public page: where it sits, what was recently resolved there and how well
+    (on time, satisfaction) over the last 90 days. Cases show title, category, dates and the
+    outcome only: no names, no phone numbers, no staff."""
+    cell = _public_cell(code)
+    now = timezone.now()
+    metrics = case_metrics(cell=cell, start=now - timedelta(days=METRICS_DAYS), end=now, now=now)
+    recent = (
+        Case.objects.filter(cell__path__startswith=cell.path, resolved_at__isnull=False)
+        .select_related("category")
+        .only("title", "category__name", "reported_at", "resolved_at", "outcome")
+        .order_by("-resolved_at", "-id")[:RECENT_CASES]
+    )
+    context = {
+        "cell": cell,
+        "hierarchy": _hierarchy(cell),
+        "children": cell.children.order_by("code").only("code", "name", "level"),
+        "recent": recent,
+        "metrics": metrics,
+        "days": METRICS_DAYS,
+        "on_time": _percent(metrics.resolve_on_time_rate),
+        "satisfaction": _percent(metrics.satisfaction_rate),
+    }
+    return render(request, "cases/portal/grid.html", context)

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "wangge.accounts",
     "wangge.people",
     "wangge.care",
+    "wangge.privacy",
     "wangge.cases",
     "wangge.dispatch",
     "wangge.dashboards",

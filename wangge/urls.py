@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("wangge.accounts.urls")),
     path("", include("wangge.cases.urls")),
     path("", include("wangge.dashboards.urls")),
+    path("", include("wangge.privacy.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]

@@ -23,6 +23,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from wangge.cases.models import Notification, NotificationState
+from wangge.lib.crypto import decrypt
+from wangge.lib.masking import mask_phone
 
 log = logging.getLogger("wangge.notify")
 
@@ -37,6 +39,23 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(minutes=2 ** (attempts - 1)), BACKOFF_MAX)
 
 
+ENCRYPTED = "encrypted_"
+
+
+def clear_payload(payload: dict, *, masked: bool = False) -> dict:
+    """The payload as sent. A message that must carry personal data (the phone a verification
+    code goes to) stores it encrypted under `encrypted_<name>`; it is opened only on the way out
+    (masked, for the log)."""
+    out = {}
+    for key, value in payload.items():
+        if key.startswith(ENCRYPTED) and isinstance(value, str):
+            name, value = key[len(ENCRYPTED) :], decrypt(value)
+            out[name] = mask_phone(value) if masked and name == "phone" else value
+        else:
+            out[key] = value
+    return out
+
+
 def _send_log(note: Notification) -> None:
     log.info(
         "notify %s case=%s unit=%s user=%s payload=%s",
@@ -44,19 +63,20 @@ def _send_log(note: Notification) -> None:
         note.case_id,
         note.unit_id,
         note.user_id,
-        json.dumps(note.payload, ensure_ascii=False, sort_keys=True),
+        json.dumps(clear_payload(note.payload, masked=True), ensure_ascii=False, sort_keys=True),
     )
 
 
 def webhook_body(note: Notification) -> dict:
-    """What the webhook receives: the outbox row, without personal data beyond ids."""
+    """What the webhook receives: the outbox row, with personal data only where a message needs
+    it to reach a person (an SMS gateway needs the phone number)."""
     return {
         "id": note.pk,
         "kind": note.kind,
         "case": note.case_id,
         "unit": note.unit_id,
         "user": note.user_id,
-        "payload": note.payload,
+        "payload": clear_payload(note.payload),
         "created_at": note.created_at.isoformat() if note.created_at else None,
     }
 

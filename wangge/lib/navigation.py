@@ -16,6 +16,7 @@ LINKS = [
     ("reports", _("Reports"), Perm.VIEW_METRICS),
     ("portal_report", _("Report a problem"), None),
     ("track", _("Track a case"), None),
+    ("my_data", _("Who read my data"), None),
 ]
 
 

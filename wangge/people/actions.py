@@ -375,3 +375,4 @@ def export_registry(residents, *, actor, clear: bool = False, purpose: str = "")
             reason=purpose,
         )
     return rows
+

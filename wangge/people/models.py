@@ -151,3 +151,4 @@ class Resident(models.Model):
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], *self.BLIND_INDEXES}
         super().save(*args, **kwargs)
+

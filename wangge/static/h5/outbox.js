@@ -21,6 +21,7 @@
   var LOCK = "wangge-h5-outbox";
   var dbPromise = null;
   var running = null;
+  var again = false;
 
   // --- IndexedDB ---------------------------------------------------------------------------
 
@@ -196,15 +197,23 @@
     });
   }
 
-  // One round at a time, across the tabs of this phone too where the browser can lock.
+  // One round at a time, across the tabs of this phone too where the browser can lock; a
+  // draft queued during a round gets a round of its own right after.
   function flush() {
-    if (running) { return running; }
+    if (running) {
+      again = true;
+      return running;
+    }
     var work = navigator.locks ? function () { return navigator.locks.request(LOCK, round); } : round;
     running = work().catch(function (err) {
       announce("waiting", null, String(err));
     }).then(function () {
       running = null;
       announce("changed", null);
+      if (again) {
+        again = false;
+        return flush();
+      }
     });
     return running;
   }

@@ -11,7 +11,8 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -19,6 +20,8 @@ from django.utils import timezone
 
 from wangge.accounts.actions import grant_role, system_user
 from wangge.accounts.models import Assignment, Role, Unit, User
+from wangge.care.actions import enrol
+from wangge.care.models import Device, DeviceKind, Enrolment
 from wangge.cases import actions as ca
 from wangge.cases import deadlines
 from wangge.cases.models import (
@@ -33,7 +36,7 @@ from wangge.cases.models import (
 )
 from wangge.grids.models import GridCell, GridLevel
 from wangge.people.actions import add_party_member, create_party_org
-from wangge.people.models import PartyOrg, PartyOrgLevel
+from wangge.people.models import Household, PartyOrg, PartyOrgLevel, Resident, Tag
 from wangge.world import DEMO_PASSWORD, World, build_world
 
 KEY_PREFIX = "demo-"
@@ -399,6 +402,83 @@ def _load_staff(world: World) -> Staff:
 
 
 # --- party organisations ----------------------------------------------------------------------
+
+
+# --- registry and care ------------------------------------------------------------------------
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _id_number(rng: random.Random, born: date) -> str:
+    """A made-up ID number of the county (411422) that passes the GB 11643 check."""
+    body = f"411422{born:%Y%m%d}{rng.randrange(1000):03d}"
+    total = sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True))
+    return body + "10X98765432"[total % 11]
+
+
+def _load_registry(world: World, staff: Staff, *, now: datetime, per_building: int = 4) -> int:
+    """Households in every building, their residents with tags, the elderly living alone enrolled
+    in 窗帘之约 with a family carer and their grid worker, and their door sensors and emergency
+    buttons; a smoke alarm per building. A building that has households is left as it is."""
+    tags = {t.code: t for t in Tag.objects.all()}
+    added = 0
+    buildings = GridCell.objects.filter(
+        level=GridLevel.BUILDING, path__startswith=world.county.path
+    ).order_by("path")
+    filled = set(Household.objects.values_list("cell_id", flat=True).distinct())
+    for building in buildings:
+        if building.pk in filled:
+            continue
+        rng = _rng(f"registry:{building.code}")
+        grid_code = building.path.strip("/").split("/")[GridLevel.GRID - 1]
+        worker = staff.grid_workers.get(grid_code)
+        address = f"{building.parent.name}{building.name}"
+        stairs = Household.objects.create(cell=building, address=address, door="公共区域")
+        Device.objects.create(
+            serial=f"SMK-{building.code}", kind=DeviceKind.SMOKE, household=stairs,
+            last_seen_at=now, battery=rng.randrange(40, 100),
+        )  # fmt: skip
+        for n in range(1, per_building + 1):
+            home = Household.objects.create(cell=building, address=address, door=f"{n}01")
+            alone = rng.random() < 0.35
+            people = 1 if alone else rng.choice((2, 3, 4))
+            for i in range(people):
+                old = alone or (i == 0 and rng.random() < 0.4)
+                born = date(rng.randrange(1935, 1955) if old else rng.randrange(1960, 2018),
+                            rng.randrange(1, 13), rng.randrange(1, 29))  # fmt: skip
+                resident = Resident.objects.create(
+                    household=home,
+                    name=_person(rng),
+                    gender=rng.choice("mf"),
+                    birth_date=born,
+                    id_number=_id_number(rng, born),
+                    phone=_phone(rng),
+                )
+                added += 1
+                marks = []
+                if alone and old:
+                    marks.append(tags["living_alone"])
+                if born.year < 1946:
+                    marks.append(tags["aged_80"])
+                if rng.random() < 0.05:
+                    marks.append(tags["disabled"])
+                if rng.random() < 0.04:
+                    marks.append(tags["subsistence"])
+                if marks:
+                    resident.tags.set(marks)
+                if alone and old:
+                    carers = [{"kind": "family", "name": _person(rng), "phone": _phone(rng),
+                               "wait_minutes": 20}]  # fmt: skip
+                    if worker is not None:
+                        carers.append({"kind": "grid_worker", "name": str(worker), "user": worker})
+                    enrol(resident, window_start=time_of_day(7), window_end=time_of_day(9),
+                          actor=None, carers=carers)  # fmt: skip
+                    for kind, prefix in ((DeviceKind.DOOR, "DR"), (DeviceKind.BUTTON, "BTN")):
+                        Device.objects.create(
+                            serial=f"{prefix}-{building.code}-{n}01", kind=kind, household=home,
+                            resident=resident, last_seen_at=now, battery=rng.randrange(30, 100),
+                        )  # fmt: skip
+    return added
 
 
 def _load_party(world: World, staff: Staff) -> int:
@@ -947,6 +1027,9 @@ def load_demo(
     with transaction.atomic():
         orgs = _load_party(world, staff)
     out(f"  党建 party: {orgs} community committees added")
+    with transaction.atomic():
+        residents = _load_registry(world, staff, now=now)
+    out(f"  户籍 registry: {residents} residents added, {Enrolment.objects.count()} in 窗帘之约")
     added = _load_cases(world, staff, count=cases, seed=seed, now=now, out=out)
     by_state = Counter(Case.objects.values_list("state", flat=True))
     states = ", ".join(f"{s} {by_state.get(s, 0)}" for s in CaseState.values)

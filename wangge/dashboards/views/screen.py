@@ -64,7 +64,7 @@ def _kpis(data: screen_data.Screen) -> list[dict]:
         {"key": "open", "label": _("Open cases"), "value": b.open, "detail": _("now")},
         {"key": "red", "label": _("Overdue (red)"), "value": b.red, "tone": "red"},
         {"key": "yellow", "label": _("Due soon (yellow)"), "value": b.yellow, "tone": "yellow"},
-        {"key": "reported", "label": _("Reported"), "value": m.total, "detail": _("in period")},
+        {"key": "reported", "label": _("New reports"), "value": m.total, "detail": _("in period")},
         {
             "key": "on_time",
             "label": _("Resolved on time"),
@@ -73,7 +73,7 @@ def _kpis(data: screen_data.Screen) -> list[dict]:
         },
         {
             "key": "satisfaction",
-            "label": _("Satisfaction"),
+            "label": _("Satisfaction rate"),
             "value": _percent(m.satisfaction_rate),
             "detail": of(m.rated - m.by_satisfaction["unsatisfied"], m.rated),
         },

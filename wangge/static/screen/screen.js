@@ -52,6 +52,11 @@
     if (config.tileUrl) {
       L.tileLayer(config.tileUrl, { attribution: config.tileAttribution, maxZoom: 19 }).addTo(map);
     }
+    // The map needs a view before it renders any shape (and gives them their elements).
+    var shown = config.bounds ? [config.bounds] : config.areas.map(function (a) { return a.geometry; });
+    var bounds = L.geoJSON(shown).getBounds();
+    if (bounds.isValid()) { map.fitBounds(bounds, { padding: [12, 12] }); }
+    else { map.setView([0, 0], 2); }
     var group = L.featureGroup().addTo(map);
     config.areas.forEach(function (area) {
       var layer = L.geoJSON(area.geometry, { style: { className: "sc-area" } });
@@ -73,9 +78,6 @@
         layers[area.code] = (layers[area.code] || []).concat([shape]);
       });
     });
-    var bounds = config.bounds ? L.geoJSON(config.bounds).getBounds() : group.getBounds();
-    if (bounds.isValid()) { map.fitBounds(bounds, { padding: [12, 12] }); }
-    else { map.setView([34.45, 115.1], 10); }
     new ResizeObserver(function () { map.invalidateSize(); }).observe(el);
   }
 
@@ -101,7 +103,7 @@
     var base = {
       template: config.plotlyTemplate,
       margin: { l: 48, r: 16, t: 8, b: 40 },
-      font: { size: 15, color: "#eef4ff" },
+      font: { size: 16, color: "#eef4ff" },
       legend: { orientation: "h", y: 1.12, x: 0 },
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "rgba(0,0,0,0)",
@@ -110,6 +112,12 @@
   }
 
   var plotOptions = { displayModeBar: false, responsive: true };
+
+  // Counts are whole: below five, one tick per case rather than 0.5 steps.
+  function countAxis(values) {
+    var most = Math.max.apply(null, [0].concat(values));
+    return most <= 5 ? { rangemode: "tozero", dtick: 1 } : { rangemode: "tozero" };
+  }
 
   function drawCharts(d) {
     Plotly.react("chart-trend", [
@@ -121,16 +129,19 @@
         type: "scatter", mode: "lines+markers", name: labels.resolved, x: d.series.dates,
         y: d.series.resolved, line: { color: "#6ee7a0", width: 3 },
       },
-    ], layout({ xaxis: { type: "date", tickformat: "%m-%d" }, yaxis: { rangemode: "tozero" } }),
+    ], layout({
+      xaxis: { type: "date", tickformat: "%m-%d" },
+      yaxis: countAxis(d.series.reported.concat(d.series.resolved)),
+    }),
     plotOptions);
     // Largest at the top: horizontal bars run bottom-up, so reverse.
     Plotly.react("chart-categories", [{
       type: "bar", orientation: "h", name: labels.cases,
       x: d.categories.counts.slice().reverse(), y: d.categories.names.slice().reverse(),
       marker: { color: "#ff9f43" }, text: d.categories.counts.slice().reverse(),
-      textposition: "auto",
+      textposition: "auto", textfont: { size: 16, color: "#07111f" },
     }], layout({ margin: { l: 120, r: 16, t: 8, b: 32 }, showlegend: false,
-      xaxis: { rangemode: "tozero" }, yaxis: { automargin: true } }), plotOptions);
+      xaxis: countAxis(d.categories.counts), yaxis: { automargin: true } }), plotOptions);
   }
 
   function refresh() {

@@ -151,6 +151,17 @@ def test_the_qr_link_reports_into_its_grid_on_the_qr_channel(world, client):
     )
 
 
+def test_the_grid_page_link_reports_into_that_grid_on_the_web_channel(world, client):
+    page = client.get(reverse("portal_grid", args=[world.grid_b1.code])).content.decode()
+    link = f"/report/?grid={world.grid_b1.code}"
+    assert f'href="{link}"' in page
+    assert f'name="grid" value="{world.grid_b1.code}"' in client.get(link).content.decode()
+
+    client.post(link, _form(world, lon="", lat="", address="", grid=world.grid_b1.code))
+    case = Case.objects.get(title="小区路灯不亮")
+    assert (case.channel, case.cell) == (Channel.WEB, world.grid_b1)
+
+
 def test_an_unknown_grid_code_is_not_found(world, client):
     assert client.get("/r/nope/").status_code == 404
     assert client.get("/qr/nope.svg").status_code == 404
@@ -185,6 +196,7 @@ def test_the_poster_shows_the_grid_the_qr_and_its_link_but_nobody_personal(world
     assert f'href="{link}"' in html
     assert f'src="/qr/{world.grid_a1.code}.svg"' in html
     assert world.grid_a1.name in html
+    assert f"{world.county.name} · {world.grid_a1.parent.parent.name} · " in html
     assert "网格员" in html
     for secret in [world.grid_worker_a1.display_name, "张敏", "陈刚"]:
         assert secret not in html
@@ -286,3 +298,13 @@ def test_the_grid_page_lists_resolved_cases_and_its_figures(world, report, clien
     assert 'id="stat-resolved">1<' in html
     assert 'id="stat-on-time">100%<' in html
     assert 'id="stat-satisfaction">—<' in html
+
+
+def test_a_form_without_a_valid_key_is_sent_back_with_a_fresh_one(world, client):
+    before = Case.objects.count()
+    response = client.post("/report/", _form(world, key="x"))
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "表单已过期，请重新提交" in html
+    assert re.search(r'name="key" value="[0-9a-f]{32}"', html)
+    assert Case.objects.count() == before

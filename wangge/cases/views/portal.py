@@ -167,15 +167,15 @@ class ReportForm(forms.Form):
     key = forms.CharField(
         widget=forms.HiddenInput,
         validators=[RegexValidator(r"^[A-Za-z0-9-]{8,64}$")],
-        error_messages={"required": _("The form has expired; please send it again.")},
+        error_messages={
+            "required": _("The form has expired; please send it again."),
+            "invalid": _("The form has expired; please send it again."),
+        },
     )
 
     def __init__(self, *args, need_place: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.need_place = need_place
-        self.fields["key"].error_messages["invalid"] = _(
-            "The form has expired; please send it again."
-        )
 
     def clean_photos(self):
         photos = self.cleaned_data.get("photos") or []
@@ -258,7 +258,7 @@ def _county() -> GridCell | None:
     return GridCell.objects.filter(level=GridLevel.COUNTY).order_by("path").first()
 
 
-def _map_config(request, cell: GridCell | None, form: forms.Form) -> dict:
+def _map_config(cell: GridCell | None, form: forms.Form) -> dict:
     focus = cell or _county()
     pin = None
     lon, lat = form["lon"].value(), form["lat"].value()
@@ -353,7 +353,7 @@ def report(request, code: str = ""):
         "form": form,
         "cell": cell,
         "grid_code": grid if (cell and not code) else "",
-        "map_config": _map_config(request, cell, form),
+        "map_config": _map_config(cell, form),
         "action": request.path,
     }
     return render(request, "cases/portal/report.html", context, status=status)

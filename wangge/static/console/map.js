@@ -10,7 +10,8 @@
   var TONES = { red: "#c81e1e", yellow: "#f0b400", green: "#1b7a3a", "new": "#0b4f8a", other: "#8a96a3" };
   var RANK = { red: 0, yellow: 1, "new": 2, green: 3, other: 4 };
 
-  var map = L.map(el, { zoomSnap: 0.5 }).setView([34.45, 115.1], 10);
+  // The clusters need a highest zoom even without tiles.
+  var map = L.map(el, { zoomSnap: 0.5, maxZoom: 19 }).setView([34.45, 115.1], 10);
   if (el.dataset.tileUrl) {
     L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution || "", maxZoom: 19 }).addTo(map);
   }
@@ -53,7 +54,7 @@
       });
       var n = cluster.getChildCount();
       var icon = L.divIcon({
-        html: "<div><span>" + n + "</span></div>",
+        html: '<div title="' + fill(el.dataset.clusterTemplate, "n", n) + '"><span>' + n + "</span></div>",
         className: "marker-cluster cluster-" + worst,
         iconSize: L.point(40, 40)
       });
@@ -66,7 +67,8 @@
     data.cases.forEach(function (c) {
       var t = tone(c);
       var marker = L.circleMarker([c.lat, c.lon], {
-        tone: t, radius: 9, weight: 2, color: "#1f2933", fillColor: TONES[t], fillOpacity: 0.95
+        tone: t, radius: 9, weight: 2, color: "#1f2933", fillColor: TONES[t], fillOpacity: 0.95,
+        className: "case-marker case-marker-" + t
       });
       // Built as DOM nodes: titles are residents' words, never markup.
       var box = document.createElement("div");

@@ -1,0 +1,147 @@
+"""What a device's MQTT message does once it reaches the listener's handler (no broker here):
+alarms repeated within the window make one urgent case on the household's grid, a bad message is
+kept with its reason and the next good one is still recorded."""
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from wangge.care.models import Device, DeviceEvent, DeviceKind, RejectedMessage
+from wangge.care.mqtt import Rejected, handle_message, parse_message, topic_pattern
+from wangge.cases.models import Case
+from wangge.people.models import Household
+
+NOW = timezone.make_aware(datetime(2026, 11, 24, 3, 12))
+TOPIC = "wangge/devices/SMOKE-7/events"
+
+
+def body(message_id: str, kind: str = "alarm", at: datetime | None = None, **extra) -> bytes:
+    return json.dumps(
+        {"id": message_id, "type": kind, "at": (at or NOW).isoformat(), **extra}
+    ).encode()
+
+
+@pytest.fixture
+def smoke(world):
+    home = Household.objects.create(cell=world.grid_a1, address="幸福路8号3栋", door="101")
+    return Device.objects.create(serial="SMOKE-7", kind=DeviceKind.SMOKE, household=home)
+
+
+def test_a_smoke_alarm_sent_five_times_is_one_urgent_case_on_the_households_grid(world, smoke):
+    sent = [
+        body("a1"),
+        body("a1"),  # the same message again (QoS 1 redelivery)
+        body("a2", at=NOW + timedelta(minutes=1)),
+        body("a3", at=NOW + timedelta(minutes=3)),
+        body("a4", at=NOW + timedelta(minutes=8)),
+    ]
+    handled = [handle_message(TOPIC, raw, now=NOW + timedelta(minutes=8)) for raw in sent]
+
+    assert [h.status for h in handled] == [
+        "recorded",
+        "duplicate",
+        "recorded",
+        "recorded",
+        "recorded",
+    ]
+    case = Case.objects.get()
+    assert (case.category.code, case.priority, case.channel) == ("1102", "emergency", "sensor")
+    assert case.cell == world.grid_a1
+    assert case.handling_cell == world.grid_a1 and case.assignee == world.grid_worker_a1
+    assert [h.outcome.joined for h in handled if h.status == "recorded"] == [
+        False,
+        True,
+        True,
+        True,
+    ]
+    assert DeviceEvent.objects.filter(device=smoke, case=case).count() == 4
+    smoke.refresh_from_db()
+    assert smoke.last_seen_at == NOW + timedelta(minutes=8)
+
+
+def test_an_alarm_after_the_window_opens_a_second_case(world, smoke, settings):
+    settings.WANGGE_DEVICE_DEDUP_MINUTES = 10
+    handle_message(TOPIC, body("b1"), now=NOW)
+    later = NOW + timedelta(minutes=25)
+    assert handle_message(TOPIC, body("b2", at=later), now=later).outcome.joined is False
+    assert Case.objects.count() == 2
+
+
+def test_a_malformed_message_is_kept_with_its_reason_and_the_next_one_is_recorded(world, smoke):
+    bad = handle_message(TOPIC, b"{not json\x00", now=NOW)
+    good = handle_message(TOPIC, body("h1", kind="heartbeat", battery=71), now=NOW)
+
+    assert bad.status == "rejected" and "not JSON" in bad.reason
+    rejected = RejectedMessage.objects.get()
+    assert (rejected.topic, rejected.payload) == (TOPIC, "{not json\ufffd")
+    assert good.status == "recorded"
+    smoke.refresh_from_db()
+    assert (smoke.battery, smoke.last_seen_at) == (71, NOW)
+
+
+def test_messages_of_unknown_or_retired_devices_are_rejected(world, smoke):
+    smoke.active = False
+    smoke.save()
+    for topic in (TOPIC, "wangge/devices/NOBODY/events"):
+        assert handle_message(topic, body("x1"), now=NOW).status == "rejected"
+    assert RejectedMessage.objects.count() == 2
+    assert not DeviceEvent.objects.exists() and not Case.objects.exists()
+
+
+def test_a_message_without_time_is_taken_at_receipt(world, smoke):
+    raw = json.dumps({"id": 9, "type": "heartbeat"}).encode()
+    handled = handle_message(TOPIC, raw, now=NOW)
+    assert handled.outcome.event.occurred_at == NOW
+    assert handled.outcome.event.message_id == "9"
+
+
+@pytest.mark.parametrize(
+    ("topic", "raw", "reason"),
+    [
+        ("wangge/devices/S1/status", body("m"), "topic does not match"),
+        ("wangge/devices/S1/events/x", body("m"), "topic does not match"),
+        (TOPIC, b"\xff\xfe", "not JSON"),
+        (TOPIC, b"[1, 2]", "not a JSON object"),
+        (TOPIC, json.dumps({"type": "alarm"}).encode(), "missing id"),
+        (TOPIC, json.dumps({"id": "x" * 65, "type": "alarm"}).encode(), "longer than 64"),
+        (TOPIC, body("m", kind="fire"), "unknown type 'fire'"),
+        (TOPIC, json.dumps({"id": "m", "type": "open", "at": "yesterday"}).encode(), "ISO 8601"),
+        (TOPIC, json.dumps({"id": "m", "type": "open", "at": 1700000000}).encode(), "ISO 8601"),
+        (
+            TOPIC,
+            json.dumps({"id": "m", "type": "open", "at": "2026-11-24T03:12:00"}).encode(),
+            "no UTC offset",
+        ),
+        (TOPIC, body("m", at=NOW + timedelta(days=2)), "in the future"),
+        (TOPIC, body("m", kind="battery"), "without a battery level"),
+        (TOPIC, body("m", kind="battery", battery=140), "from 0 to 100"),
+        (TOPIC, body("m", kind="heartbeat", battery=True), "from 0 to 100"),
+        (TOPIC, body("m", data=[1]), "data must be a JSON object"),
+        (TOPIC, body("m", data={"note": "a\x00b"}), "NUL"),
+    ],
+)
+def test_what_validation_refuses(topic, raw, reason):
+    with pytest.raises(Rejected) as exc:
+        parse_message(topic, raw, now=NOW, pattern=topic_pattern("wangge/devices/+/events"))
+    assert reason in exc.value.reason
+
+
+def test_a_valid_message_is_read_whole():
+    raw = body("m7", kind="open", at=NOW.astimezone(timezone.get_fixed_timezone(480)), battery=55)
+    message = parse_message(TOPIC, raw, now=NOW)
+    assert (message.serial, message.message_id, message.kind, message.battery) == (
+        "SMOKE-7",
+        "m7",
+        "open",
+        55,
+    )
+    assert message.occurred_at == NOW and message.payload["battery"] == 55
+
+
+def test_the_topic_filter_needs_one_serial_level():
+    assert topic_pattern("site/+/up").match("site/D-1/up").group(1) == "D-1"
+    for bad in ("wangge/devices/#", "wangge/+/+/events", "wangge/devices/events"):
+        with pytest.raises(ValueError):
+            topic_pattern(bad)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("wangge.cases.urls")),
     path("", include("wangge.dashboards.urls")),
     path("", include("wangge.privacy.urls")),
+    path("", include("wangge.people.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]

@@ -12,6 +12,7 @@ LINKS = [
     ("operator_entry", _("Hotline entry"), Perm.REPORT_CASE),
     ("console_map", _("Map"), Perm.VIEW_CASE),
     ("h5_home", _("My tasks"), "grid_worker"),
+    ("registry", _("Registry"), Perm.VIEW_RESIDENTS),
     ("big_screen", _("Big screen"), Perm.VIEW_METRICS),
     ("reports", _("Reports"), Perm.VIEW_METRICS),
     ("portal_report", _("Report a problem"), None),

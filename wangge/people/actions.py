@@ -375,4 +375,3 @@ def export_registry(residents, *, actor, clear: bool = False, purpose: str = "")
             reason=purpose,
         )
     return rows
-

@@ -151,4 +151,3 @@ class Resident(models.Model):
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], *self.BLIND_INDEXES}
         super().save(*args, **kwargs)
-

@@ -42,8 +42,8 @@ def row(world, name="张桂英", number=ID_ZHANG, phone="13812345678", tags="独
 def test_the_check_character_of_an_id_number_is_verified():
     assert id_number_problem(ID_ZHANG) is None
     assert id_number_problem(ID_LI) is None
-    assert "check character" in id_number_problem("411422194503070041")  # one digit off
-    assert "date of birth" in id_number_problem("411422194502300018")  # 30 February
+    assert "校验位" in id_number_problem("411422194503070041")  # one digit off
+    assert "出生日期" in id_number_problem("411422194502300018")  # 30 February
 
 
 def test_a_file_with_bad_rows_is_reported_row_by_row_and_nothing_is_written(world):

@@ -169,6 +169,8 @@ WANGGE_ATTACHMENT_TYPES = env_str(
 # on a plain background. Nothing is ever fetched from the internet.
 WANGGE_TILE_URL = env_str("WANGGE_TILE_URL", "")
 WANGGE_TILE_ATTRIBUTION = env_str("WANGGE_TILE_ATTRIBUTION", "")
+# How often the dispatcher's queue refreshes its rows (htmx polling), in seconds.
+WANGGE_QUEUE_POLL_SECONDS = env_int("WANGGE_QUEUE_POLL_SECONDS", 15)
 # How long an API token's user and roles are remembered in one process (0: never).
 WANGGE_TOKEN_CACHE_SECONDS = env_float("WANGGE_TOKEN_CACHE_SECONDS", 10.0)
 # 智能分派 of a case taken in by the API: "worker" (answer at once, `wangge worker` routes it

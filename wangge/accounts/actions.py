@@ -1,6 +1,9 @@
 """State changes for staff accounts."""
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext
 
 from wangge.accounts.models import ApiToken, Assignment, Role, Unit, User
 from wangge.audit.actions import record_audit
@@ -11,6 +14,18 @@ def system_user(name: str = "system") -> User:
     user, _ = User.objects.get_or_create(
         username=f"system:{name}",
         defaults={"display_name": f"系统({name})", "is_system": True, "is_active": False},
+    )
+    return user
+
+
+def resident_user() -> User:
+    """The named account a resident acts under when they hold a tracking code but no login (a
+    rating from the tracking page): the timeline says a resident did it, not who."""
+    with translation.override(settings.LANGUAGE_CODE):
+        display = gettext("Resident (by tracking code)")
+    user, _ = User.objects.get_or_create(
+        username="system:resident",
+        defaults={"display_name": display, "is_system": True, "is_active": False},
     )
     return user
 

@@ -32,6 +32,7 @@ from wangge.cases.models import (
     Outcome,
     Priority,
     Satisfaction,
+    SavedView,
     SupervisionLevel,
     SupervisionOrder,
     SupervisionState,
@@ -45,6 +46,7 @@ from wangge.lib.errors import (
     Conflict,
     IllegalTransition,
     InvalidInput,
+    NotFound,
     PayloadTooLarge,
 )
 from wangge.lib.masking import mask_name
@@ -493,21 +495,33 @@ def resume_case(case: Case, *, actor: User, now: datetime | None = None) -> Case
 
 @transaction.atomic
 def resolve_case(
-    case: Case, *, outcome: str, note: str, actor: User, now: datetime | None = None
+    case: Case,
+    *,
+    outcome: str,
+    note: str,
+    actor: User,
+    lon: float | None = None,
+    lat: float | None = None,
+    now: datetime | None = None,
 ) -> Case:
-    """办结: the handler's result. The resident's satisfaction is asked separately."""
+    """办结: the handler's result, with where they stood when they resolved it (a grid worker's
+    phone sends its position). The resident's satisfaction is asked separately."""
     now = _now(now)
     if outcome not in Outcome.values:
         raise InvalidInput(fields={"outcome": _("Choose an outcome.")})
     _require(note, "note", _("Describe what was done."))
+    _check_coordinates(lon, lat)
     open_helpers = CaseTask.objects.filter(case=case, role=TaskRole.HELPER, done_at__isnull=True)
+    data = {"outcome": outcome, "open_helper_tasks": open_helpers.count()}
+    if lon is not None and lat is not None:
+        data["position"] = [lon, lat]
     case = _move(
         case,
         "resolve",
         actor=actor,
         now=now,
         reason=note,
-        data={"outcome": outcome, "open_helper_tasks": open_helpers.count()},
+        data=data,
         outcome=outcome,
         resolution_note=note,
         resolved_at=now,
@@ -877,6 +891,23 @@ def add_attachment(
             raise
         return existing, False
     return attachment, True
+
+
+# --- the dispatcher's saved queue views -------------------------------------------------------
+
+
+def save_queue_view(user, *, name: str, query: str) -> SavedView:
+    """Keep the queue filters under a name; the same name again replaces its filters."""
+    view, _created = SavedView.objects.update_or_create(
+        user=user, name=name.strip(), defaults={"query": query}
+    )
+    return view
+
+
+def delete_queue_view(user, view_id: int) -> None:
+    deleted, _rows = SavedView.objects.filter(pk=view_id, user=user).delete()
+    if not deleted:
+        raise NotFound()
 
 
 # --- 未诉先办: repeats and places ----------------------------------------------------------------

@@ -274,11 +274,12 @@ def resume(request, case_id: int, payload: VersionIn | None = None):
 
 @router.post("/{case_id}/resolve", response=CaseDetailOut)
 def resolve(request, case_id: int, payload: ResolveIn):
-    """办结, with an outcome and what was done."""
+    """办结, with an outcome, what was done and, from a phone, where (lon, lat)."""
     return _move(
         request, case_id, Perm.HANDLE_CASE, payload.version,
         lambda case, user: actions.resolve_case(
-            case, outcome=payload.outcome, note=payload.note, actor=user
+            case, outcome=payload.outcome, note=payload.note, actor=user,
+            lon=payload.lon, lat=payload.lat,
         ),
     )  # fmt: skip
 

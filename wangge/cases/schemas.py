@@ -74,6 +74,8 @@ class ReasonIn(VersionIn):
 class ResolveIn(VersionIn):
     outcome: str
     note: str = ""
+    lon: float | None = Field(None, description="where the handler stood (the phone's GPS)")
+    lat: float | None = None
 
 
 class RateIn(VersionIn):

@@ -4,17 +4,18 @@ installed (its URL name does not resolve) is left out, so apps can come and go."
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from wangge.accounts.permissions import Perm, has_perm, roles_of
+from wangge.accounts.permissions import Perm, active_assignments, has_perm, roles_of
 
-# (URL name, label, who sees it: a Perm, "staff" for any role, "grid_worker", or None for all)
+# (URL name, label, who sees it: a Perm, "grid_worker", "metrics_of_a_grid" (metrics over a part
+# of the grid, not only a unit's), or None for everyone)
 LINKS = [
     ("queue", _("Queue"), Perm.VIEW_CASE),
     ("operator_entry", _("Hotline entry"), Perm.REPORT_CASE),
     ("console_map", _("Map"), Perm.VIEW_CASE),
     ("h5_home", _("My tasks"), "grid_worker"),
     ("registry", _("Registry"), Perm.VIEW_RESIDENTS),
-    ("big_screen", _("Big screen"), Perm.VIEW_METRICS),
-    ("reports", _("Reports"), Perm.VIEW_METRICS),
+    ("big_screen", _("Big screen"), "metrics_of_a_grid"),
+    ("reports", _("Reports"), "metrics_of_a_grid"),
     ("portal_report", _("Report a problem"), None),
     ("track", _("Track a case"), None),
     ("my_data", _("Who read my data"), None),
@@ -28,6 +29,8 @@ def _allowed(user, who) -> bool:
         return False
     if who == "grid_worker":
         return "grid_worker" in roles_of(user)
+    if who == "metrics_of_a_grid":  # a unit's handlers have metrics but no part of the grid
+        return any(a.cell is not None for a in active_assignments(user, Perm.VIEW_METRICS))
     return has_perm(user, who)
 
 

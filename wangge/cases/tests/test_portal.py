@@ -229,7 +229,7 @@ def test_the_resident_rates_once_and_the_page_shows_it(world, report, client):
     )
     rates = list(case.events.filter(kind=EventKind.RATE))
     assert [(e.actor.username, e.actor_name) for e in rates] == [
-        (portal.RESIDENT_USERNAME, "群众（凭查询码）")
+        ("system:resident", "群众（凭查询码）")
     ]
     page = client.get(track).content.decode()
     assert 'id="case-rating">满意<' in page

@@ -112,8 +112,11 @@ def test_resolve_without_signal_reaches_the_server_once(
     case.refresh_from_db()
     kinds = list(case.events.values_list("kind", flat=True))
     assert kinds == ["report", "dispatch", "accept", "resolve"]
-    assert (case.outcome, case.resolution_note.splitlines()[0]) == ("solved", "已清理楼道杂物")
-    assert "位置" in case.resolution_note
+    assert (case.outcome, case.resolution_note) == ("solved", "已清理楼道杂物")
+    # Where the worker stood, on the resolve event (the phone's GPS).
+    assert case.events.get(kind="resolve").data["position"] == pytest.approx(
+        list(centre_of(world.grid_a1))
+    )
     assert [a.original_name for a in case.attachments.all()] == ["photo.png"]
 
 

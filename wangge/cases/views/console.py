@@ -85,7 +85,7 @@ URGENCY = SqlCase(
 
 def poll_seconds() -> int:
     """How often the open queue asks for its rows again (tests shorten it)."""
-    return int(getattr(settings, "WANGGE_QUEUE_POLL_SECONDS", 15))
+    return settings.WANGGE_QUEUE_POLL_SECONDS
 
 
 def filter_query(params: QueryDict) -> str:
@@ -188,20 +188,6 @@ def queue_table(request):
 # Saved views are the user's own preferences, not the case workflow: kept beside their pages.
 
 
-def save_queue_view(user, *, name: str, query: str) -> SavedView:
-    """Keep the queue filters under a name; the same name again replaces its filters."""
-    view, _created = SavedView.objects.update_or_create(
-        user=user, name=name.strip(), defaults={"query": query}
-    )
-    return view
-
-
-def delete_queue_view(user, view_id: int) -> None:
-    deleted, _rows = SavedView.objects.filter(pk=view_id, user=user).delete()
-    if not deleted:
-        raise NotFound()
-
-
 def _back_to_queue(query: str):
     return redirect(reverse("queue") + (f"?{query}" if query else ""))
 
@@ -214,7 +200,7 @@ def save_view(request):
     if not form.is_valid():
         messages.error(request, _("Give the view a name."))
         return _back_to_queue(query)
-    view = save_queue_view(request.user, name=form.cleaned_data["name"], query=query)
+    view = actions.save_queue_view(request.user, name=form.cleaned_data["name"], query=query)
     messages.success(request, _("Saved the view “%(name)s”.") % {"name": view.name})
     return _back_to_queue(query)
 
@@ -223,7 +209,7 @@ def save_view(request):
 @require_POST
 def delete_view(request, view_id: int):
     try:
-        delete_queue_view(request.user, view_id)
+        actions.delete_queue_view(request.user, view_id)
     except NotFound as exc:  # another user's view looks like a missing one
         raise Http404(exc.text()) from exc
     messages.success(request, _("The view was deleted."))

@@ -16,12 +16,13 @@ from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
+from wangge.accounts.actions import resident_user
 from wangge.accounts.models import Role, User
 from wangge.cases.actions import add_attachment, rate_case
 from wangge.cases.models import (
@@ -43,9 +44,6 @@ MAX_PHOTOS = 3
 # Days of history behind the public grid page's figures.
 METRICS_DAYS = 90
 RECENT_CASES = 20
-# The named account a rating from the tracking page is recorded under when the resident is not
-# logged in: the code is the credential and the person stays anonymous.
-RESIDENT_USERNAME = "system:resident"
 # segno options for every QR code: medium error correction survives a scuffed poster.
 QR_MAKE = {"error": "m", "micro": False}
 QR_SAVE = {"svg": {"scale": 8, "border": 4}, "png": {"scale": 10, "border": 4}}
@@ -481,13 +479,7 @@ def _resident_actor(request, case: Case) -> User:
     resident rated (not "system") and no one's identity is guessed."""
     if request.user.is_authenticated and request.user.pk == case.reporter_user_id:
         return request.user
-    with translation.override(settings.LANGUAGE_CODE):
-        display = gettext("Resident (by tracking code)")
-    user, _created = User.objects.get_or_create(
-        username=RESIDENT_USERNAME,
-        defaults={"display_name": display, "is_system": True, "is_active": False},
-    )
-    return user
+    return resident_user()
 
 
 @require_POST

@@ -182,9 +182,11 @@
       var steps = form.dataset.steps.split(" ").map(function (move) { return {move: move, done: false}; });
       var last = steps[steps.length - 1];
       if (last.move === "resolve") {
-        var note = String(data.get("note") || "").trim();
-        if (position) { note += "\n" + positionText(); }
-        last.body = {outcome: data.get("outcome"), note: note};
+        last.body = {outcome: data.get("outcome"), note: String(data.get("note") || "").trim()};
+        if (position) {  // stored on the resolve event (where the worker stood)
+          last.body.lon = position.lon;
+          last.body.lat = position.lat;
+        }
       }
       form.querySelectorAll("button, input, textarea").forEach(function (el) { el.disabled = true; });
       photosOf(form.querySelector("input[type=file]")).then(function (photos) {

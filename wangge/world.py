@@ -94,6 +94,8 @@ CATEGORIES = [
     ("1102", "烟感报警", "11", None, True),
     ("1103", "未按时报平安", "11", None, True),
 ]
+# Only devices and the care sweep raise these; reporters do not pick them.
+RAISED_BY_SYSTEM = {"1101", "1102", "1103"}
 
 
 @dataclass
@@ -237,6 +239,7 @@ def build_world(*, townships: int = 2, communities: int = 2, grids_per_community
                 "parent": world.categories.get(parent),
                 "owner": world.units.get(owner) if owner else None,
                 "grid_level": grid_level,
+                "raised_by_system": code in RAISED_BY_SYSTEM,
             },
         )
     policies = [

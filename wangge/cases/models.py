@@ -121,6 +121,8 @@ class Category(models.Model):
     )
     # 小事不出网格: grid-level categories go to the on-duty grid worker of the located grid.
     grid_level = models.BooleanField(_("handled at grid level"), default=False)
+    # Raised by devices and the care sweep (烟感报警, 未按时报平安): not offered to reporters.
+    raised_by_system = models.BooleanField(_("raised by the system"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

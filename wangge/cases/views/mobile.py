@@ -238,7 +238,7 @@ def patrol_categories(user, *, now) -> list[Category]:
         in_grid |= Q(cases__cell__path__startswith=cell.path)
     used = Count("cases", filter=recent & in_grid) if grids else Value(0)
     return list(
-        Category.objects.filter(is_active=True, children__isnull=True)
+        Category.objects.filter(is_active=True, children__isnull=True, raised_by_system=False)
         .annotate(used=used)
         .order_by("-used", "-grid_level", "code")
     )

@@ -17,6 +17,7 @@ from django.db.models import (
     F,
     OuterRef,
     Q,
+    QuerySet,
     Sum,
 )
 
@@ -78,19 +79,16 @@ def _span(later: str, earlier: str) -> ExpressionWrapper:
 
 def case_metrics(*, cell: GridCell, start: datetime, end: datetime, now: datetime) -> CaseMetrics:
     """Metrics of cases that happened in `cell`'s subtree and were reported in [start, end)."""
-    cases = with_colour(
-        Case.objects.filter(
-            cell__path__startswith=cell.path, reported_at__gte=start, reported_at__lt=end
-        ),
-        now=now,
-    ).annotate(
-        was_returned=Exists(
-            CaseEvent.objects.filter(case=OuterRef("pk"), kind=EventKind.RETURN).order_by()
-        )
+    cases = Case.objects.filter(
+        cell__path__startswith=cell.path, reported_at__gte=start, reported_at__lt=end
     )
+    return metrics_of(cases, now=now)
+
+
+def _sums() -> dict:
+    """The aggregates behind every CaseMetrics, usable per group."""
     accepted = Q(accepted_at__isnull=False)
     resolved = Q(resolved_at__isnull=False)
-    rated = ~Q(satisfaction="")
     dispatched = Q(dispatched_at__isnull=False)
     sums = {
         "total": Count("pk"),
@@ -101,9 +99,8 @@ def case_metrics(*, cell: GridCell, start: datetime, end: datetime, now: datetim
         "resolved_on_time": Count("pk", filter=resolved & Q(resolved_at__lte=F("due_at"))),
         "to_accept": Avg(_span("accepted_at", "dispatched_at"), filter=accepted & dispatched),
         "to_resolve": Avg(_span("resolved_at", "reported_at"), filter=resolved),
-        "rated": Count("pk", filter=rated),
+        "rated": Count("pk", filter=~Q(satisfaction="")),
         "returned": Count("pk", filter=dispatched & Q(was_returned=True)),
-        # 小事不出网格: resolved while still handled at grid level or below.
         "closed_at_grid": Count("pk", filter=resolved & Q(resolved_level__gte=GridLevel.GRID)),
         "escalated_cases": Count("pk", filter=Q(escalation_count__gt=0)),
         "escalations": Sum("escalation_count"),
@@ -114,16 +111,15 @@ def case_metrics(*, cell: GridCell, start: datetime, end: datetime, now: datetim
         sums[f"colour:{colour}"] = Count("pk", filter=Q(colour=colour))
     for value in Satisfaction.values:
         sums[f"satisfaction:{value}"] = Count("pk", filter=Q(satisfaction=value))
-    row = cases.aggregate(**sums)
+    return sums
 
-    def group(prefix: str, keys) -> dict[str, int]:
-        return {k: row[f"{prefix}:{k}"] for k in keys}
 
-    by_satisfaction = group("satisfaction", Satisfaction.values)
+def _metrics(row: dict) -> CaseMetrics:
+    by_satisfaction = {v: row[f"satisfaction:{v}"] for v in Satisfaction.values}
     pleased = by_satisfaction[Satisfaction.SATISFIED] + by_satisfaction[Satisfaction.BASICALLY]
     return CaseMetrics(
         total=row["total"],
-        by_state=group("state", CaseState.values),
+        by_state={s: row[f"state:{s}"] for s in CaseState.values},
         by_colour={key: row[f"colour:{c}"] for c, key in COLOUR_KEYS.items()},
         dispatched=row["dispatched"],
         accepted=row["accepted"],
@@ -144,3 +140,28 @@ def case_metrics(*, cell: GridCell, start: datetime, end: datetime, now: datetim
         escalated_cases=row["escalated_cases"],
         escalations=row["escalations"] or 0,
     )
+
+
+def empty_metrics() -> CaseMetrics:
+    return _metrics({k: None if k.startswith("to_") else 0 for k in _sums()})
+
+
+def _annotated(cases: QuerySet[Case], now: datetime) -> QuerySet[Case]:
+    return with_colour(cases, now=now).annotate(
+        was_returned=Exists(
+            CaseEvent.objects.filter(case=OuterRef("pk"), kind=EventKind.RETURN).order_by()
+        )
+    )
+
+
+def metrics_of(cases: QuerySet[Case], *, now: datetime) -> CaseMetrics:
+    """CaseMetrics of any set of cases, in one aggregate query."""
+    return _metrics(_annotated(cases, now).aggregate(**_sums()))
+
+
+def metrics_by(cases: QuerySet[Case], group, *, now: datetime) -> dict:
+    """CaseMetrics of `cases` per value of `group` (a field name or an expression), in one
+    grouped query. Groups without cases are absent."""
+    grouped = _annotated(cases, now).annotate(group=F(group) if isinstance(group, str) else group)
+    rows = grouped.order_by().values("group").annotate(**_sums())
+    return {row["group"]: _metrics(row) for row in rows}

@@ -11,36 +11,34 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import Case as SqlCase
 from django.db.models import (
-    Avg,
     Count,
-    Exists,
-    F,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Sum,
     Value,
     When,
 )
-from django.db.models import Case as SqlCase
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from wangge.accounts.models import Unit, User
 from wangge.accounts.permissions import Perm, active_assignments
-from wangge.cases.deadlines import Colour, with_colour
+from wangge.cases.deadlines import Colour
 from wangge.cases.models import (
     CLOCK_STATES,
     OPEN_STATES,
     Case,
-    CaseEvent,
     CaseState,
-    EventKind,
-    Satisfaction,
 )
-from wangge.dashboards.metrics import COLOUR_KEYS, CaseMetrics, _hours, _share, _span, case_metrics
+from wangge.dashboards.metrics import (
+    CaseMetrics,
+    case_metrics,
+    empty_metrics,
+    metrics_by,
+    metrics_of,
+)
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import InvalidInput
 
@@ -186,88 +184,6 @@ def unit_for_report(ref: str | None) -> Unit | None:
 def _cases(cell: GridCell, unit: Unit | None) -> QuerySet[Case]:
     cases = Case.objects.filter(cell__path__startswith=cell.path)
     return cases.filter(unit=unit) if unit is not None else cases
-
-
-def _sums() -> dict:
-    """The aggregates of `case_metrics`, usable per group."""
-    accepted = Q(accepted_at__isnull=False)
-    resolved = Q(resolved_at__isnull=False)
-    dispatched = Q(dispatched_at__isnull=False)
-    sums = {
-        "total": Count("pk"),
-        "dispatched": Count("pk", filter=dispatched),
-        "accepted": Count("pk", filter=accepted),
-        "accepted_on_time": Count("pk", filter=accepted & Q(accepted_at__lte=F("accept_due_at"))),
-        "resolved": Count("pk", filter=resolved),
-        "resolved_on_time": Count("pk", filter=resolved & Q(resolved_at__lte=F("due_at"))),
-        "to_accept": Avg(_span("accepted_at", "dispatched_at"), filter=accepted & dispatched),
-        "to_resolve": Avg(_span("resolved_at", "reported_at"), filter=resolved),
-        "rated": Count("pk", filter=~Q(satisfaction="")),
-        "returned": Count("pk", filter=dispatched & Q(was_returned=True)),
-        "closed_at_grid": Count("pk", filter=resolved & Q(resolved_level__gte=GridLevel.GRID)),
-        "escalated_cases": Count("pk", filter=Q(escalation_count__gt=0)),
-        "escalations": Sum("escalation_count"),
-    }
-    for state in CaseState.values:
-        sums[f"state:{state}"] = Count("pk", filter=Q(state=state))
-    for colour in COLOUR_KEYS:
-        sums[f"colour:{colour}"] = Count("pk", filter=Q(colour=colour))
-    for value in Satisfaction.values:
-        sums[f"satisfaction:{value}"] = Count("pk", filter=Q(satisfaction=value))
-    return sums
-
-
-def _metrics(row: dict) -> CaseMetrics:
-    by_satisfaction = {v: row[f"satisfaction:{v}"] for v in Satisfaction.values}
-    pleased = by_satisfaction[Satisfaction.SATISFIED] + by_satisfaction[Satisfaction.BASICALLY]
-    return CaseMetrics(
-        total=row["total"],
-        by_state={s: row[f"state:{s}"] for s in CaseState.values},
-        by_colour={key: row[f"colour:{c}"] for c, key in COLOUR_KEYS.items()},
-        dispatched=row["dispatched"],
-        accepted=row["accepted"],
-        accepted_on_time=row["accepted_on_time"],
-        accept_on_time_rate=_share(row["accepted_on_time"], row["accepted"]),
-        resolved=row["resolved"],
-        resolved_on_time=row["resolved_on_time"],
-        resolve_on_time_rate=_share(row["resolved_on_time"], row["resolved"]),
-        mean_hours_to_accept=_hours(row["to_accept"]),
-        mean_hours_to_resolve=_hours(row["to_resolve"]),
-        rated=row["rated"],
-        by_satisfaction=by_satisfaction,
-        satisfaction_rate=_share(pleased, row["rated"]),
-        returned=row["returned"],
-        return_rate=_share(row["returned"], row["dispatched"]),
-        closed_at_grid=row["closed_at_grid"],
-        grid_closure_rate=_share(row["closed_at_grid"], row["resolved"]),
-        escalated_cases=row["escalated_cases"],
-        escalations=row["escalations"] or 0,
-    )
-
-
-def empty_metrics() -> CaseMetrics:
-    return _metrics({k: None if k.startswith("to_") else 0 for k in _sums()})
-
-
-def _annotated(cases: QuerySet[Case], now: datetime) -> QuerySet[Case]:
-    return with_colour(cases, now=now).annotate(
-        was_returned=Exists(
-            CaseEvent.objects.filter(case=OuterRef("pk"), kind=EventKind.RETURN).order_by()
-        )
-    )
-
-
-def metrics_of(cases: QuerySet[Case], *, now: datetime) -> CaseMetrics:
-    """CaseMetrics of any set of cases, in one aggregate query."""
-    return _metrics(_annotated(cases, now).aggregate(**_sums()))
-
-
-def metrics_by(cases: QuerySet[Case], group, *, now: datetime) -> dict:
-    """CaseMetrics of `cases` per value of `group` (a field name or an expression), in one
-    grouped query. Groups without cases are absent."""
-    grouped = _annotated(cases, now).annotate(group=F(group) if isinstance(group, str) else group)
-    rows = grouped.order_by().values("group").annotate(**_sums())
-    return {row["group"]: _metrics(row) for row in rows}
 
 
 # --- the report ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from wangge.care.models import Device, DeviceEvent, DeviceKind, RejectedMessage
-from wangge.care.mqtt import Rejected, handle_message, parse_message, topic_pattern
+from wangge.care.mqtt import Rejected, handle_batch, handle_message, parse_message, topic_pattern
 from wangge.cases.models import Case
 from wangge.people.models import Household
 
@@ -79,6 +79,50 @@ def test_a_malformed_message_is_kept_with_its_reason_and_the_next_one_is_recorde
     assert good.status == "recorded"
     smoke.refresh_from_db()
     assert (smoke.battery, smoke.last_seen_at) == (71, NOW)
+
+
+def test_a_batch_records_what_one_message_at_a_time_would(world, smoke):
+    """The listener records many messages at once; the result is the same, in order."""
+    door = Device.objects.create(
+        serial="DOOR-3", kind=DeviceKind.DOOR, household=smoke.household, offline_since=NOW
+    )
+    door_topic = "wangge/devices/DOOR-3/events"
+    handle_message(door_topic, body("d0", kind="heartbeat"), now=NOW)  # kept before the batch
+    door.offline_since = NOW
+    door.save()
+    t = [NOW + timedelta(minutes=m) for m in range(6)]
+    items = [
+        (door_topic, body("d1", kind="heartbeat", at=t[1], battery=80)),
+        (door_topic, body("d2", kind="open", at=t[3])),
+        (door_topic, body("d0", kind="heartbeat", at=t[1])),  # already kept
+        (door_topic, body("d2", kind="open", at=t[3])),  # twice in the batch
+        (TOPIC, body("s1", kind="heartbeat", at=t[0], battery=50)),
+        (TOPIC, body("s2", at=t[2], battery=49)),  # an alarm: this device goes one by one
+        (TOPIC, b"oops"),
+        (door_topic, body("d3", kind="battery", at=t[2], battery=79)),  # late, but the newest level
+        ("wangge/devices/NOBODY/events", body("n1")),
+    ]
+    handled = handle_batch(items, now=t[5])
+
+    assert [h.status for h in handled] == [
+        "recorded",
+        "recorded",
+        "duplicate",
+        "duplicate",
+        "recorded",
+        "recorded",
+        "rejected",
+        "recorded",
+        "rejected",
+    ]
+    door.refresh_from_db()
+    smoke.refresh_from_db()
+    assert (door.last_seen_at, door.battery, door.offline_since) == (t[3], 79, None)
+    assert (smoke.last_seen_at, smoke.battery) == (t[2], 49)
+    assert handled[5].outcome.case.category.code == "1102"
+    assert sorted(door.events.values_list("message_id", flat=True)) == ["d0", "d1", "d2", "d3"]
+    assert DeviceEvent.objects.get(message_id="d2").payload["type"] == "open"
+    assert RejectedMessage.objects.count() == 2
 
 
 def test_messages_of_unknown_or_retired_devices_are_rejected(world, smoke):

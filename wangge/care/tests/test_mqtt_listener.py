@@ -223,7 +223,7 @@ def test_nothing_is_lost_while_the_listener_is_away_or_failing(
     failing = Listener(config, retry_delay=(0.05, 0.2))
     tried = threading.Event()
 
-    def database_down(self, msg):
+    def database_down(self, batch):
         from django.db import OperationalError
 
         tried.set()
@@ -231,7 +231,7 @@ def test_nothing_is_lost_while_the_listener_is_away_or_failing(
 
     try:
         with monkeypatch.context() as patch:
-            patch.setattr(Listener, "_handle", database_down)
+            patch.setattr(Listener, "_record_together", database_down)
             listen_while(
                 failing,
                 lambda: (

@@ -2,16 +2,17 @@
 and what they found, coverage of visits, 助老 bookings and the devices' state. Scoped to the
 caller's grid subtrees; outside them an object answers 404 like a missing one."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Header, Query, Router, Schema, Status
 
+from wangge.accounts.models import User
 from wangge.accounts.permissions import Perm, has_perm
 from wangge.accounts.queries import grid_in_scope
 from wangge.care import actions
-from wangge.care.models import CheckInSource, ServiceKind
+from wangge.care.models import CarerKind, CheckInSource, ServiceBooking, ServiceKind
 from wangge.care.queries import (
     get_or_404,
     visible_alerts,
@@ -220,6 +221,64 @@ def book_service(request, payload: BookingIn):
             note=payload.note,
         ),
     )
+
+
+@router.post("/services/{booking_id}/done", response=BookingOut)
+def service_done(request, booking_id: int):
+    """The meal was delivered, the visit made: recorded once."""
+    _require(request.auth, Perm.MANAGE_RESIDENTS)
+    residents = visible_residents(request.auth, Perm.MANAGE_RESIDENTS)
+    booking = get_or_404(ServiceBooking.objects.filter(resident__in=residents), booking_id)
+    return actions.complete_service(booking, actor=request.auth)
+
+
+class CarerIn(Schema):
+    kind: str = Field(..., description="family, neighbour, grid_worker or community")
+    name: str = Field(..., max_length=50)
+    phone: str = Field("", max_length=20)
+    user_id: int | None = None
+    wait_minutes: int = Field(30, ge=1, le=24 * 60)
+
+
+class EnrolIn(Schema):
+    resident_id: int
+    window_start: time
+    window_end: time
+    carers: list[CarerIn] = Field(..., min_length=1, max_length=10)
+
+
+class EnrolmentOut(Schema):
+    id: int
+    resident_id: int
+    window_start: time
+    window_end: time
+    active: bool
+
+
+@router.post("/enrolments", response={201: EnrolmentOut})
+def enrol(request, payload: EnrolIn):
+    """窗帘之约: a person checked on every day in a window, with the carers to ask in order."""
+    _require(request.auth, Perm.MANAGE_RESIDENTS)
+    resident = get_or_404(
+        visible_residents(request.auth, Perm.MANAGE_RESIDENTS), payload.resident_id
+    )
+    carers = []
+    for carer in payload.carers:
+        if carer.kind not in CarerKind.values:
+            raise InvalidInput(fields={"carers": _("Unknown kind of carer.")})
+        user = (
+            User.objects.filter(pk=carer.user_id, is_active=True).first() if carer.user_id else None
+        )
+        carers.append({"kind": carer.kind, "name": carer.name, "phone": carer.phone,
+                       "user": user, "wait_minutes": carer.wait_minutes})  # fmt: skip
+    enrolment = actions.enrol(
+        resident,
+        window_start=payload.window_start,
+        window_end=payload.window_end,
+        actor=request.auth,
+        carers=carers,
+    )
+    return Status(201, enrolment)
 
 
 class DeviceOut(Schema):

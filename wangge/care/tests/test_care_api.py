@@ -93,3 +93,37 @@ def test_a_meal_is_booked_for_a_person_of_the_grid(world):
     assert post(worker, "/api/v1/care/services", body).status_code == 404
     booked = ServiceBooking.objects.values_list("resident__name", "kind")
     assert list(booked) == [("张桂英", "meal")]
+
+
+def test_a_person_is_enrolled_with_carers_and_a_meal_is_recorded_as_delivered(world):
+    a, _, b = homes(world)
+    mine = Resident.objects.create(household=a, name="张桂英")
+    theirs = Resident.objects.create(household=b, name="李大爷")
+    worker = api(world.grid_worker_a1)
+    body = {
+        "resident_id": mine.pk,
+        "window_start": "07:00",
+        "window_end": "09:00",
+        "carers": [
+            {"kind": "family", "name": "女儿李娜", "phone": "13900001111"},
+            {"kind": "grid_worker", "name": "网格员", "user_id": world.grid_worker_a1.pk},
+        ],
+    }
+    r = post(worker, "/api/v1/care/enrolments", body)
+    assert (r.status_code, r.json()["window_end"]) == (201, "09:00:00")
+    assert [c.name for c in mine.care.carers.all()] == ["女儿李娜", "网格员"]
+    assert (
+        post(worker, "/api/v1/care/enrolments", {**body, "resident_id": theirs.pk}).status_code
+        == 404
+    )
+    bad = post(worker, "/api/v1/care/enrolments", {**body, "window_end": "06:00"})
+    assert bad.status_code == 400
+
+    booking = post(
+        worker,
+        "/api/v1/care/services",
+        {"resident_id": mine.pk, "kind": "meal", "for_date": "2026-11-25"},
+    ).json()
+    done = worker.post(f"/api/v1/care/services/{booking['id']}/done")
+    assert (done.status_code, done.json()["state"]) == (200, "done")
+    assert worker.post(f"/api/v1/care/services/{booking['id']}/done").status_code == 409

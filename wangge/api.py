@@ -12,9 +12,13 @@ from wangge.accounts.auth import api_auth
 from wangge.care.api import router as care_router
 from wangge.cases.api import router as cases_router
 from wangge.cases.supervision_api import router as supervision_router
+from wangge.deliberation.api import router as deliberation_router
 from wangge.dispatch.api import router as hotspots_router
 from wangge.lib.api_errors import StrictJsonParser, install_error_handlers
+from wangge.participation.api import router as participation_router
 from wangge.people.api import router as registry_router
+from wangge.projects.api import router as projects_router
+from wangge.timebank.api import router as timebank_router
 
 api = NinjaAPI(
     title="wangge API",
@@ -31,6 +35,10 @@ api.add_router("v1", supervision_router)  # /v1/supervisions…, /v1/units/{id}/
 api.add_router("v1/hotspots", hotspots_router)
 api.add_router("v1/residents", registry_router)
 api.add_router("v1/care", care_router)
+api.add_router("v1/timebank", timebank_router)
+api.add_router("v1/participation", participation_router)
+api.add_router("v1/projects", projects_router)
+api.add_router("v1/deliberation", deliberation_router)
 
 # The metrics router is written beside this one; mount it once its module exists.
 if find_spec("wangge.dashboards.api") is not None:

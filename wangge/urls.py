@@ -15,6 +15,10 @@ urlpatterns = [
     path("", include("wangge.dashboards.urls")),
     path("", include("wangge.privacy.urls")),
     path("", include("wangge.people.urls")),
+    path("", include("wangge.timebank.urls")),
+    path("", include("wangge.participation.urls")),
+    path("", include("wangge.projects.urls")),
+    path("", include("wangge.deliberation.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]

@@ -335,6 +335,7 @@ def _staff(world: World) -> None:
         ("supervisor", "指挥中心督办员周平", Role.SUPERVISOR, world.county, None, False),
         ("discipline", "纪委督办员吴静", Role.DISCIPLINE_SUPERVISOR, world.county, None, False),
         ("leader", "县领导郑华", Role.LEADER, world.county, None, False),
+        ("deputy", "县人大代表孙丽", Role.DEPUTY, world.townships[0], None, False),
     ]
     for username, display, role, cell, unit, deputy in plan:
         user = admin if username == "admin" else _user(username, display)

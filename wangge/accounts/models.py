@@ -61,6 +61,8 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", _("Supervisor (command centre)")
     DISCIPLINE_SUPERVISOR = "discipline_supervisor", _("Supervisor (discipline commission)")
     LEADER = "leader", _("Leader")
+    # 人大代表: watches livelihood projects (comments, ratings, site visits) in their area.
+    DEPUTY = "deputy", _("People's deputy")
     ADMIN = "admin", _("Administrator")
 
 

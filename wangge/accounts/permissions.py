@@ -24,6 +24,9 @@ class Perm(StrEnum):
     VIEW_RESIDENTS = "view_residents"  # the registry, masked
     MANAGE_RESIDENTS = "manage_residents"  # register, edit, import
     REVEAL_PERSONAL_DATA = "reveal_personal_data"  # residents' ID and phone numbers, logged
+    # Community life: time bank and points, lists and wishes, projects, deliberation, disclosure.
+    MANAGE_COMMUNITY = "manage_community"
+    SUPERVISE_PROJECTS = "supervise_projects"  # 人大代表监督: comments, ratings, site visits
 
 
 P = Perm
@@ -40,13 +43,19 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
         | {P.VIEW_RESIDENTS}  # who lives there, masked: context for an urgent case
     ),
     Role.UNIT_HANDLER: frozenset(_VIEW | _HANDLE | {P.REPORT_CASE, P.ESCALATE_CASE}),
-    Role.GRID_WORKER: frozenset(_VIEW | _HANDLE | _REGISTRY | {P.REPORT_CASE, P.ESCALATE_CASE}),
+    Role.GRID_WORKER: frozenset(
+        _VIEW | _HANDLE | _REGISTRY | {P.REPORT_CASE, P.ESCALATE_CASE, P.MANAGE_COMMUNITY}
+    ),
     Role.COMMUNITY_SECRETARY: frozenset(
-        _VIEW | _HANDLE | _REGISTRY | {P.REPORT_CASE, P.ESCALATE_CASE, P.DISPATCH_CASE}
+        _VIEW
+        | _HANDLE
+        | _REGISTRY
+        | {P.REPORT_CASE, P.ESCALATE_CASE, P.DISPATCH_CASE, P.MANAGE_COMMUNITY}
     ),
     Role.SUPERVISOR: frozenset(_VIEW | {P.SUPERVISE, P.REOPEN_CASE}),
     Role.DISCIPLINE_SUPERVISOR: frozenset(_VIEW | {P.SUPERVISE}),
     Role.LEADER: frozenset(_VIEW | {P.INSTRUCT}),
+    Role.DEPUTY: frozenset({P.SUPERVISE_PROJECTS}),
     Role.ADMIN: frozenset(set(Perm)),
 }
 

@@ -17,6 +17,7 @@ LINKS = [
     ("big_screen", _("Big screen"), "metrics_of_a_grid"),
     ("reports", _("Reports"), "metrics_of_a_grid"),
     ("portal_report", _("Report a problem"), None),
+    ("community_home", _("Community"), None),
     ("track", _("Track a case"), None),
     ("my_data", _("Who read my data"), None),
 ]

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from wangge.cases.actions import accept_case, dispatch_case, report_case, resolve_case
 from wangge.cases.models import Case, Category, Channel
+from wangge.grids.models import GridCell, GridLevel
+from wangge.people.models import Household, Resident, Tag
 from wangge.world import centre_of
 
 PHONE = "13812345678"
@@ -141,9 +143,24 @@ def test_my_grid_shows_its_buildings_and_its_recent_cases_only(world, report, cl
     assert world.grid_a1.name in page
     assert f'data-case="{mine.pk}"' in page
     assert f'data-case="{theirs.pk}"' not in page
-    buildings = re.search(r'<ul class="buildings">(.*?)</ul>', page, re.S).group(1)
-    assert re.findall(r"<li>(\S+) <small>", buildings) == ["1号楼", "2号楼"]
-    assert "户籍" in page or "household registry" in page
+    assert re.findall(r'<li class="building">(\S+) <small>', page) == ["1号楼", "2号楼"]
+
+
+def test_my_grid_lists_households_with_who_needs_attention_and_no_numbers(world, client):
+    building = GridCell.objects.filter(
+        path__startswith=world.grid_a1.path, level=GridLevel.BUILDING
+    ).first()
+    home = Household.objects.create(cell=building, address="幸福路8号", door="101")
+    alone = Resident.objects.create(household=home, name="张桂英", phone="13812345678")
+    alone.tags.set([Tag.objects.get(code="living_alone"), Tag.objects.get(code="key_person")])
+    client.force_login(world.grid_worker_a1)
+
+    page = client.get(reverse("h5_grid")).text
+
+    row = re.search(rf'data-household="{home.pk}">(.*?)</li>', page, re.S).group(1)
+    assert "101" in row and "独居老人" in row
+    assert "重点人员" not in row  # sensitive tags stay off this list
+    assert "13812345678" not in page and "138****5678" not in page
 
 
 def test_service_worker_is_served_under_h5_and_keeps_the_app_shell(world, client):

@@ -44,6 +44,7 @@ from wangge.cases.models import (
 from wangge.cases.queries import get_case_for_any, visible_cases
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import NotFound, PermissionDenied
+from wangge.people.queries import visible_households
 
 S = CaseState
 # Cases on a grid worker's list: waiting for them to accept, or in their hands. (退单 goes back
@@ -279,11 +280,22 @@ def grid(request):
             .defer("geometry", "parent__geometry")
             .order_by("path")
         )
+        # Households per building, with who in them needs attention (tags; sensitive ones only
+        # for those who may reveal), for 走访: never an ID or phone number here.
+        households = {}
+        if has_perm(request.user, Perm.VIEW_RESIDENTS):
+            homes = visible_households(request.user).filter(cell__path__startswith=cell.path)
+            for home in homes.prefetch_related("residents__tags").order_by("door"):
+                tags = sorted(
+                    {t.name for r in home.residents.all() for t in r.tags.all() if not t.sensitive}
+                )
+                row = {"home": home, "people": len(home.residents.all()), "tags": tags}
+                households.setdefault(home.cell_id, []).append(row)
         sections.append(
             {
                 "cell": cell,
                 "recent": [_label_colour(c) for c in recent],
-                "buildings": list(buildings),
+                "buildings": [(b, households.get(b.pk, [])) for b in buildings],
             }
         )
     return _page(request, "cases/mobile/grid.html", {"sections": sections})

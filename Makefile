@@ -27,3 +27,4 @@ test: lint
 bench: $(BIN)/wangge
 	$(BIN)/python bench/locate.py
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/intake.py
+	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python bench/devices.py

@@ -183,6 +183,16 @@ WANGGE_TOKEN_CACHE_SECONDS = env_float("WANGGE_TOKEN_CACHE_SECONDS", 10.0)
 WANGGE_INTAKE_ROUTING = env_choice("WANGGE_INTAKE_ROUTING", ("worker", "inline"), "worker")
 # A device alarm within this many minutes of the last one joins its open case.
 WANGGE_DEVICE_DEDUP_MINUTES = env_float("WANGGE_DEVICE_DEDUP_MINUTES", 10.0)
+# 智能守护: the MQTT broker the home devices report to (docs/devices.md).
+WANGGE_MQTT_HOST = env_str("WANGGE_MQTT_HOST", "127.0.0.1")
+WANGGE_MQTT_PORT = env_int("WANGGE_MQTT_PORT", 1883)
+WANGGE_MQTT_USERNAME = env_str("WANGGE_MQTT_USERNAME", "")
+WANGGE_MQTT_PASSWORD = env_secret("WANGGE_MQTT_PASSWORD", "")
+WANGGE_MQTT_TLS = env_bool("WANGGE_MQTT_TLS", False)
+WANGGE_MQTT_CA_FILE = env_str("WANGGE_MQTT_CA_FILE", "")
+WANGGE_MQTT_CLIENT_ID = env_str("WANGGE_MQTT_CLIENT_ID", "wangge-devices")
+WANGGE_MQTT_TOPIC = env_str("WANGGE_MQTT_TOPIC", "wangge/devices/+/events")
+WANGGE_MQTT_SESSION_EXPIRY = env_int("WANGGE_MQTT_SESSION_EXPIRY", 7 * 24 * 3600)
 # Notification delivery: "log" or "webhook" (with WANGGE_WEBHOOK_URL).
 WANGGE_NOTIFY_BACKEND = env_str("WANGGE_NOTIFY_BACKEND", "log")
 WANGGE_WEBHOOK_URL = env_str("WANGGE_WEBHOOK_URL", "")

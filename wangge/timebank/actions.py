@@ -111,7 +111,10 @@ def set_policy(
         "points_per_hour": policy.points_per_hour,
     }
     record_audit(
-        actor=actor, action="set_timebank_policy", obj=policy, detail={"before": before, "after": after}
+        actor=actor,
+        action="set_timebank_policy",
+        obj=policy,
+        detail={"before": before, "after": after},
     )
     return policy
 
@@ -134,7 +137,7 @@ def account_of(member: Member, ledger: str) -> Account:
 
 def _lock(*accounts: Account) -> dict[int, Account]:
     """Lock accounts in primary-key order (the order `book` uses), fresh from the database."""
-    rows = Account.objects.select_for_update().filter(pk__in=[a.pk for a in accounts])
+    rows = Account.objects.select_for_update(of=("self",)).filter(pk__in=[a.pk for a in accounts])
     return {a.pk: a for a in rows.select_related("community", "member").order_by("pk")}
 
 
@@ -554,7 +557,11 @@ def approve_claim(claim: PointsClaim, *, actor, now: datetime | None = None) -> 
         now=now,
     )
     won = PointsClaim.objects.filter(pk=claim.pk, state=ClaimState.PENDING).update(
-        state=ClaimState.APPROVED, points=points, decided_by=actor, decided_at=now, transfer=transfer
+        state=ClaimState.APPROVED,
+        points=points,
+        decided_by=actor,
+        decided_at=now,
+        transfer=transfer,
     )
     if won != 1:
         raise Conflict(_("This claim has already been decided."))
@@ -648,7 +655,10 @@ def add_item(community: GridCell, *, name: str, points: int, stock: int, actor) 
         community=_community(community), name=name[:100], points=points, stock=stock
     )
     record_audit(
-        actor=actor, action="add_catalogue_item", obj=item, detail={"points": points, "stock": stock}
+        actor=actor,
+        action="add_catalogue_item",
+        obj=item,
+        detail={"points": points, "stock": stock},
     )
     return item
 

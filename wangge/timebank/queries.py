@@ -33,6 +33,13 @@ from wangge.timebank.models import (
 )
 
 ZERO = Decimal("0")
+CENT = Decimal("0.01")
+
+
+def _sum(value) -> Decimal:
+    """A sum of amounts in hundredths. SQLite adds decimals as floating point (1e-16 off);
+    PostgreSQL's numeric is exact; rounding to the stored precision gives both the same."""
+    return Decimal(value or 0).quantize(CENT)
 
 
 def _community_q(user, perm: Perm, prefix: str) -> Q | None:
@@ -93,9 +100,7 @@ def get_or_404(queryset: QuerySet, pk: int):
 
 def community_by_code(code: str) -> GridCell:
     """A community for its public page: any community, by code."""
-    cell = (
-        GridCell.objects.filter(code=code, level=GridLevel.COMMUNITY).defer("geometry").first()
-    )
+    cell = GridCell.objects.filter(code=code, level=GridLevel.COMMUNITY).defer("geometry").first()
     if cell is None:
         raise NotFound()
     return cell
@@ -110,7 +115,7 @@ def balance_of(account: Account, *, before: datetime | None = None) -> Decimal:
     movements = Movement.objects.filter(account=account)
     if before is not None:
         movements = movements.filter(transfer__created_at__lt=before)
-    return movements.aggregate(s=Sum("amount"))["s"] or ZERO
+    return _sum(movements.aggregate(s=Sum("amount"))["s"])
 
 
 def reconcile(community: GridCell | None = None) -> list[tuple[Account, Decimal]]:
@@ -119,23 +124,22 @@ def reconcile(community: GridCell | None = None) -> list[tuple[Account, Decimal]
     accounts = Account.objects.all()
     if community is not None:
         accounts = accounts.filter(community=community)
-    sums = dict(
-        Movement.objects.filter(account__in=accounts)
+    sums = {
+        pk: _sum(total)
+        for pk, total in Movement.objects.filter(account__in=accounts)
         .values_list("account")
         .annotate(s=Sum("amount"))
         .values_list("account", "s")
-    )
-    return [
-        (a, sums.get(a.pk, ZERO)) for a in accounts if a.balance != sums.get(a.pk, ZERO)
-    ]
+    }
+    return [(a, sums.get(a.pk, ZERO)) for a in accounts if a.balance != sums.get(a.pk, ZERO)]
 
 
-def unbalanced_transfers() -> QuerySet[Transfer]:
+def unbalanced_transfers() -> list[Transfer]:
     """Transfers whose movements do not sum to zero, or that have fewer than two (never, if
-    every booking went through `actions.book`)."""
-    return Transfer.objects.annotate(total=Sum("movements__amount"), legs=Count("movements")).filter(
-        ~Q(total=0) | Q(legs__lt=2)
-    )
+    every booking went through `actions.book`). Compared in Python: SQLite sums decimals as
+    floating point, and the sums come back rounded to hundredths."""
+    totals = Transfer.objects.annotate(total=Sum("movements__amount"), legs=Count("movements"))
+    return [t for t in totals.order_by("pk") if t.legs < 2 or _sum(t.total) != 0]
 
 
 # --- statements -------------------------------------------------------------------------------
@@ -214,16 +218,14 @@ def _booked(community: GridCell, ledger: str, kind: str) -> Decimal:
     moved = Movement.objects.filter(
         account__community=community, account__ledger=ledger, account__kind=AccountKind.MEMBER
     ).filter(Q(transfer__kind=kind) | Q(transfer__corrects__kind=kind))
-    return moved.aggregate(s=Sum("amount"))["s"] or ZERO
+    return _sum(moved.aggregate(s=Sum("amount"))["s"])
 
 
 def community_totals(community: GridCell) -> CommunityTotals:
     return CommunityTotals(
         members=Member.objects.filter(community=community).count(),
         hours_credited=_booked(community, Ledger.HOURS, TransferKind.TASK),
-        tasks_done=VolunteerTask.objects.filter(
-            community=community, state=TaskState.DONE
-        ).count(),
+        tasks_done=VolunteerTask.objects.filter(community=community, state=TaskState.DONE).count(),
         points_awarded=_booked(community, Ledger.POINTS, TransferKind.CLAIM),
         points_redeemed=-_booked(community, Ledger.POINTS, TransferKind.REDEMPTION),
         redemptions=Redemption.objects.filter(member__community=community).count(),
@@ -244,7 +246,7 @@ def top_volunteers(community: GridCell, *, limit: int = 10) -> list[tuple[str, D
         .filter(hours__gt=0)
         .order_by("-hours", "account__member_id")[:limit]
     )
-    return [(r["account__member__name"], r["hours"]) for r in rows]
+    return [(r["account__member__name"], _sum(r["hours"])) for r in rows]
 
 
 def pending_claims(community: GridCell) -> QuerySet[PointsClaim]:

@@ -166,7 +166,7 @@ class ProgressUpdate(models.Model):
 
 
 class SupervisionKind(models.TextChoices):
-    COMMENT = "comment", _("Comment")
+    COMMENT = "comment", _("Deputy's comment")
     RATING = "rating", _("Rating")
     SITE_VISIT = "site_visit", _("Site visit")
 

@@ -6,7 +6,7 @@ Public reads show only what the public page may show: no resident's personal dat
 import re
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from wangge.accounts.permissions import Perm, active_assignments
@@ -15,6 +15,7 @@ from wangge.lib.errors import NotFound
 from wangge.projects.models import (
     CommentStatus,
     LivelihoodProject,
+    ProgressUpdate,
     PublicComment,
     weighted_progress,
 )
@@ -204,12 +205,19 @@ def approved_comments(project: LivelihoodProject) -> QuerySet[PublicComment]:
 
 
 def comments_to_moderate(user, status: str = CommentStatus.PENDING) -> QuerySet[PublicComment]:
-    """Comments on projects in the user's community scope, newest first; the phone stays out."""
+    """Comments on projects in the user's community scope, newest first. The phone stays out;
+    only whether one was left (an empty value is stored empty, not encrypted)."""
     return (
         PublicComment.objects.filter(project__in=managed_projects(user), status=status)
         .select_related("project")
         .defer("phone")
+        .annotate(with_phone=ExpressionWrapper(~Q(phone=""), output_field=BooleanField()))
     )
+
+
+def progress_updates(project_ids: list[int]) -> QuerySet[ProgressUpdate]:
+    """The progress history of these projects, oldest first."""
+    return ProgressUpdate.objects.filter(project_id__in=project_ids).select_related("project")
 
 
 def get_comment_for(user, comment_id: int) -> PublicComment:

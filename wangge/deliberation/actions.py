@@ -664,6 +664,22 @@ def correct_disclosure(item: DisclosureItem, *, actor, **fields) -> DisclosureIt
     """更正: draft a new item that supersedes a published one once it is published."""
     if not item.is_published:
         raise Conflict(_("A draft can be changed directly; only published items are corrected."))
-    fields.setdefault("kind", item.kind)
-    fields.setdefault("period", item.period)
+    if DisclosureItem.objects.filter(supersedes=item).exists():
+        raise Conflict(_("A correction of this item already exists."))
+    # Unless told otherwise the correction starts as a copy, to be edited as a draft.
+    copied = {
+        "kind": item.kind,
+        "period": item.period,
+        "title": item.title,
+        "body": item.body,
+        "opening_balance": item.opening_balance,
+        "total_income": item.total_income,
+        "total_expense": item.total_expense,
+        "closing_balance": item.closing_balance,
+        "lines": [
+            {"direction": ln.direction, "label": ln.label, "amount": ln.amount}
+            for ln in item.lines.all()
+        ],
+    }
+    fields = {**copied, **fields, "kind": item.kind}
     return create_disclosure(item.village, supersedes=item, actor=actor, **fields)

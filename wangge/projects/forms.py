@@ -72,7 +72,9 @@ class ProgressForm(forms.Form):
         decimal_places=2,
     )
     note = forms.CharField(
-        label=_("What was done"), max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Work done since the last report"),
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     photos = PhotosField(label=_("Photos"))
     key = forms.CharField(widget=forms.HiddenInput, max_length=100, required=False)

@@ -18,7 +18,7 @@ from wangge.lib.crypto import EncryptedTextField
 
 class ProjectState(models.TextChoices):
     PLANNED = "planned", _("Planned")
-    IN_PROGRESS = "in_progress", _("In progress")
+    IN_PROGRESS = "in_progress", _("Under way")
     DONE = "done", _("Done")
     STOPPED = "stopped", _("Stopped")
 

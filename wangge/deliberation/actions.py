@@ -69,6 +69,19 @@ def _text(value, name: str, *, required: bool, limit: int | None = None) -> str:
     return value
 
 
+# A mobile number or an 18-digit ID number, not inside a longer run of digits (an account or
+# a landline with area code is fine). Public texts must not carry either.
+PERSONAL_NUMBER = re.compile(r"(?<!\d)(1[3-9]\d{9}|\d{17}[\dXx])(?!\d)")
+
+
+def _public(value: str, name: str) -> str:
+    if PERSONAL_NUMBER.search(value or ""):
+        raise InvalidInput(
+            fields={name: _("Public text must not contain a phone number or an ID number.")}
+        )
+    return value
+
+
 # --- 四议两公开 ---------------------------------------------------------------------------------
 
 
@@ -86,8 +99,8 @@ def create_matter(
     now = _now(now)
     matter = Matter.objects.create(
         village=village,
-        title=_text(title, "title", required=True, limit=200),
-        summary=_text(summary, "summary", required=False),
+        title=_public(_text(title, "title", required=True, limit=200), "title"),
+        summary=_public(_text(summary, "summary", required=False), "summary"),
         created_by=actor,
         created_at=now,
         updated_at=now,
@@ -241,7 +254,8 @@ def record_step(
         )
     uploads = _check_uploads(uploads)
     if kind in PUBLIC_STEPS:
-        fields = {"public_text": _text(public_text, "public_text", required=True)}
+        text = _text(public_text, "public_text", required=True)
+        fields = {"public_text": _public(text, "public_text")}
         minutes = ""
     else:
         fields = _meeting_fields(
@@ -316,8 +330,10 @@ def repropose_matter(
         with transaction.atomic():
             new = Matter.objects.create(
                 village=matter.village,
-                title=_text(title or matter.title, "title", required=True, limit=200),
-                summary=matter.summary if summary is None else summary.strip(),
+                title=_public(
+                    _text(title or matter.title, "title", required=True, limit=200), "title"
+                ),
+                summary=matter.summary if summary is None else _public(summary.strip(), "summary"),
                 round=matter.round + 1,
                 previous=matter,
                 created_by=actor,
@@ -427,7 +443,7 @@ def _lines(lines) -> list[FinanceLine]:
         out.append(
             FinanceLine(
                 direction=direction,
-                label=_text(label, "lines", required=True, limit=200),
+                label=_public(_text(label, "lines", required=True, limit=200), "lines"),
                 amount=amount,
                 position=i,
             )
@@ -491,8 +507,8 @@ def _disclosure_fields(
     fields = {
         "kind": kind,
         "period": period,
-        "title": _text(title, "title", required=True, limit=200),
-        "body": _text(body, "body", required=False),
+        "title": _public(_text(title, "title", required=True, limit=200), "title"),
+        "body": _public(_text(body, "body", required=False), "body"),
         "opening_balance": None,
         "total_income": None,
         "total_expense": None,

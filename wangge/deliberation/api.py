@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from wangge.accounts.permissions import Perm
 from wangge.cases.queries import visible_cases
@@ -207,7 +207,7 @@ def create_matter(request, payload: MatterIn):
     matter = actions.create_matter(
         village, title=payload.title, summary=payload.summary, actor=request.auth
     )
-    return 201, queries.get_matter_for(request.auth, matter.pk)
+    return Status(201, queries.get_matter_for(request.auth, matter.pk))
 
 
 @router.get("/matters/{matter_id}", response=MatterOut)
@@ -227,7 +227,7 @@ def record_step(request, matter_id: int, payload: StepIn):
 def repropose(request, matter_id: int):
     matter = queries.get_matter_for(request.auth, matter_id)
     new = actions.repropose_matter(matter, actor=request.auth)
-    return 201, queries.get_matter_for(request.auth, new.pk)
+    return Status(201, queries.get_matter_for(request.auth, new.pk))
 
 
 @router.get("/meetings", response=list[MeetingOut])
@@ -257,7 +257,7 @@ def record_meeting(request, payload: MeetingIn):
         case=_case(request.auth, payload.case),
         actor=request.auth,
     )
-    return 201, meeting
+    return Status(201, meeting)
 
 
 @router.post("/meetings/{meeting_id}/follow-up", response=MeetingOut)
@@ -291,7 +291,7 @@ def list_disclosures(request, filters: Query[VillageFilter]):
 def create_disclosure(request, payload: DisclosureCreate):
     village = queries.get_village_for(request.auth, payload.village)
     item = actions.create_disclosure(village, actor=request.auth, **_disclosure_fields(payload))
-    return 201, queries.get_disclosure_for(request.auth, item.pk)
+    return Status(201, queries.get_disclosure_for(request.auth, item.pk))
 
 
 @router.get("/disclosures/{item_id}", response=DisclosureOut)
@@ -321,4 +321,4 @@ def correct(request, item_id: int):
     """Draft a correction (a copy to edit) of a published item."""
     item = queries.get_disclosure_for(request.auth, item_id)
     fix = actions.correct_disclosure(item, actor=request.auth)
-    return 201, queries.get_disclosure_for(request.auth, fix.pk)
+    return Status(201, queries.get_disclosure_for(request.auth, fix.pk))

@@ -177,6 +177,7 @@ def matter_repropose(request, matter_id: int):
     try:
         new = actions.repropose_matter(matter, actor=request.user)
     except DomainError as exc:
+        matter = queries.get_matter_for(request.user, matter_id)
         context = _matter_context(request, matter, problem=_problem(exc))
         return render(request, "deliberation/matter.html", context, status=exc.status)
     return redirect("deliberation_matter", new.pk)

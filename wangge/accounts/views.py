@@ -17,6 +17,7 @@ LANDING = [
     (Role.DISCIPLINE_SUPERVISOR, "queue"),
     (Role.GRID_WORKER, "h5_home"),
     (Role.LEADER, "big_screen"),
+    (Role.DEPUTY, "projects_home"),
 ]
 
 

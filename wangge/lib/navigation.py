@@ -14,6 +14,7 @@ LINKS = [
     ("console_map", _("Map"), Perm.VIEW_CASE),
     ("h5_home", _("My tasks"), "grid_worker"),
     ("registry", _("Registry"), Perm.VIEW_RESIDENTS),
+    ("projects_home", _("Livelihood projects"), "projects"),
     ("big_screen", _("Big screen"), "metrics_of_a_grid"),
     ("reports", _("Reports"), "metrics_of_a_grid"),
     ("portal_report", _("Report a problem"), None),
@@ -30,6 +31,8 @@ def _allowed(user, who) -> bool:
         return False
     if who == "grid_worker":
         return "grid_worker" in roles_of(user)
+    if who == "projects":
+        return has_perm(user, Perm.MANAGE_COMMUNITY) or has_perm(user, Perm.SUPERVISE_PROJECTS)
     if who == "metrics_of_a_grid":  # a unit's handlers have metrics but no part of the grid
         return any(a.cell is not None for a in active_assignments(user, Perm.VIEW_METRICS))
     return has_perm(user, who)

@@ -16,6 +16,7 @@ LINKS = [
     ("registry", _("Registry"), Perm.VIEW_RESIDENTS),
     ("projects_home", _("Livelihood projects"), "projects"),
     ("timebank_home", _("Time bank"), Perm.MANAGE_COMMUNITY),
+    ("participation_home", _("Community life"), Perm.MANAGE_COMMUNITY),
     ("big_screen", _("Big screen"), "metrics_of_a_grid"),
     ("reports", _("Reports"), "metrics_of_a_grid"),
     ("portal_report", _("Report a problem"), None),

@@ -17,6 +17,7 @@ LINKS = [
     ("projects_home", _("Livelihood projects"), "projects"),
     ("timebank_home", _("Time bank"), Perm.MANAGE_COMMUNITY),
     ("participation_home", _("Community life"), Perm.MANAGE_COMMUNITY),
+    ("deliberation_home", _("Deliberation"), Perm.MANAGE_COMMUNITY),
     ("big_screen", _("Big screen"), "metrics_of_a_grid"),
     ("reports", _("Reports"), "metrics_of_a_grid"),
     ("portal_report", _("Report a problem"), None),

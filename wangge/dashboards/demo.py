@@ -34,9 +34,14 @@ from wangge.cases.models import (
     Satisfaction,
     SupervisionLevel,
 )
+from wangge.deliberation import actions as dl
 from wangge.grids.models import GridCell, GridLevel
+from wangge.participation import actions as pa
 from wangge.people.actions import add_party_member, create_party_org
 from wangge.people.models import Household, PartyOrg, PartyOrgLevel, Resident, Tag
+from wangge.projects import actions as pj
+from wangge.timebank import actions as tb
+from wangge.timebank.models import Member as TimebankMember
 from wangge.world import DEMO_PASSWORD, World, build_world
 
 KEY_PREFIX = "demo-"
@@ -479,6 +484,100 @@ def _load_registry(world: World, staff: Staff, *, now: datetime, per_building: i
                             resident=resident, last_seen_at=now, battery=rng.randrange(30, 100),
                         )  # fmt: skip
     return added
+
+
+# --- community life --------------------------------------------------------------------------
+
+
+def _load_community_life(world: World, staff: Staff, *, now: datetime) -> int:
+    """In the first community: a time bank with a confirmed volunteer task, points and a
+    catalogue; lists and micro-wishes; a livelihood project tree with progress; a village matter
+    half-way through 四议两公开 and a finance disclosure that adds up. Once: a community that has
+    time-bank members is left as it is. Returns how many communities were filled."""
+    community = world.grid_a1.parent
+    if TimebankMember.objects.filter(community=community).exists():
+        return 0
+    secretary = world.secretary_a
+    rng = _rng(f"community:{community.code}")
+    tb.set_policy(community, actor=secretary, points_per_hour=10)
+    members = [
+        tb.enrol_member(community, name=_person(rng), phone=_phone(rng), actor=secretary)
+        for _ in range(6)
+    ]
+    task = tb.create_task(
+        community, title="重阳节敬老院陪护", hours="3", organiser=secretary,
+        description="陪老人聊天、理发、打扫房间", volunteers=members[:3],
+    )  # fmt: skip
+    tb.confirm_task(task, actor=secretary, now=now)
+    rule = tb.create_rule(community, name="参加志愿服务", points=20, actor=secretary, cap=100)
+    for member in members[:3]:
+        tb.approve_claim(
+            tb.claim_points(member, rule, done_on=now.date(), actor=secretary), actor=secretary
+        )
+    items = [
+        tb.add_item(community, name=name, points=points, stock=stock, actor=secretary)
+        for name, points, stock in (("洗衣液", 15, 20), ("食用油", 30, 10), ("理发券", 10, 50))
+    ]
+    tb.redeem(members[0], items[0], actor=secretary, idempotency_key="demo-redeem-1", now=now)
+
+    urban = world.unit("urban")
+    pa.add_item(kind="need", community=community, title="独居老人助餐", actor=secretary,
+                description="辖区独居老人午餐不便，需要送餐服务", tags=["助老"])  # fmt: skip
+    pa.add_item(kind="service", community=community, title="社区食堂送餐上门", actor=secretary,
+                description="每天中午为老人送餐", tags=["助老", "送餐"], provider_kind="partner",
+                provider_name="幸福里社区食堂")  # fmt: skip
+    pa.add_item(kind="resource", community=community, title="志愿理发服务", actor=secretary,
+                tags=["助老"], provider_kind="volunteer", provider_name=_person(rng))  # fmt: skip
+    wishes = [
+        pa.post_wish(community, title=title, wisher_name=_person(rng), actor=secretary, text=text)[
+            0
+        ]
+        for title, text in (
+            ("想要一套儿童绘本", "孩子喜欢看书，希望有一套绘本"),
+            ("需要一台收音机", "老人眼睛不好，想听广播"),
+            ("希望有人帮忙修自行车", "上学用的自行车坏了"),
+        )
+    ]
+    pa.claim_wish(wishes[1], claimant_kind="party_member", claimant_name=_person(rng),
+                  actor=secretary, now=now)  # fmt: skip
+
+    parent = pj.create_project(
+        actor=secretary, title="老旧小区改造", cell=community, owner_unit=urban,
+        budget="1200000", description="楼道照明、雨污分流和加装电梯",
+        start_date=now.date() - timedelta(days=90), planned_end=now.date() + timedelta(days=120),
+    )  # fmt: skip
+    lights = pj.create_project(actor=secretary, title="楼道照明改造", cell=community,
+                               owner_unit=urban, budget="200000", parent=parent)  # fmt: skip
+    drains = pj.create_project(actor=secretary, title="雨污分流", cell=community,
+                               owner_unit=urban, budget="1000000", parent=parent)  # fmt: skip
+    pj.report_progress(lights, progress=100, note="全部楼道已换装感应灯", actor=secretary, now=now)
+    pj.report_progress(drains, progress=35, note="主管网已完成三分之一", actor=secretary, now=now)
+
+    matter = dl.create_matter(
+        community, title="村集体机动地对外发包", summary="三十亩机动地公开发包", actor=secretary
+    )
+    held = now.date() - timedelta(days=20)
+    dl.record_step(matter, kind="propose", version=matter.version, held_on=held,
+                            actor=secretary, body="branch_committee", expected=5, present=5,
+                            votes_for=5, votes_against=0, votes_abstain=0,
+                            minutes="支委会提议对外发包")  # fmt: skip
+    matter.refresh_from_db()
+    dl.record_step(matter, kind="discuss", version=matter.version,
+                   held_on=held + timedelta(days=3), actor=secretary, body="two_committees",
+                   expected=9, present=8, votes_for=8, votes_against=0, votes_abstain=0,
+                   minutes="两委会商议同意")  # fmt: skip
+    report = dl.create_disclosure(
+        community, kind="finance", period=f"{now.year}-Q3", title="第三季度财务收支",
+        actor=secretary, opening_balance="120000", total_income="45000",
+        total_expense="30500", closing_balance="134500",
+        lines=[
+            {"direction": "income", "label": "机动地承包费", "amount": "45000"},
+            {"direction": "expense", "label": "道路维修", "amount": "18000"},
+            {"direction": "expense", "label": "环境整治", "amount": "12500"},
+        ],
+    )  # fmt: skip
+    dl.publish_disclosure(report, version=report.version, actor=secretary)
+    return 1
 
 
 def _load_party(world: World, staff: Staff) -> int:
@@ -1030,6 +1129,11 @@ def load_demo(
     with transaction.atomic():
         residents = _load_registry(world, staff, now=now)
     out(f"  户籍 registry: {residents} residents added, {Enrolment.objects.count()} in 窗帘之约")
+    with transaction.atomic():
+        filled = _load_community_life(world, staff, now=now)
+    out(
+        f"  社区 community life: {filled} community filled (time bank, lists, projects, 四议两公开)"
+    )
     added = _load_cases(world, staff, count=cases, seed=seed, now=now, out=out)
     by_state = Counter(Case.objects.values_list("state", flat=True))
     states = ", ".join(f"{s} {by_state.get(s, 0)}" for s in CaseState.values)

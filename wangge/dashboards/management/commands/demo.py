@@ -37,11 +37,13 @@ class Command(BaseCommand):
         self.stdout.write(f"  我要反映 report:      {base}/report/")
         self.stdout.write(f"  案件查询 tracking:    {base}/track/")
         self.stdout.write(f"  我的数据 my data:     {base}/my-data/")
+        self.stdout.write(f"  社区 community:       {base}/community/")
+        self.stdout.write(f"  住户台账 registry:    {base}/registry/")
         self.stdout.write(f"  接口文档 API docs:    {base}/api/docs")
         self.stdout.write(f"  管理后台 admin:       {base}/admin/")
         self.stdout.write(
             f"  登录 logins (password {DEMO_PASSWORD}): dispatcher, urban_handler, "
-            "grid_worker_a1, township_dispatcher_a, supervisor, leader, admin"
+            "grid_worker_a1, secretary_a, township_dispatcher_a, supervisor, leader, deputy, admin"
         )
         self.stdout.write(
             "  网格员 grid workers: gw_<网格编码 grid code>; 承办人 handlers: h_<unit code>; "

@@ -32,6 +32,36 @@ def on_duty_grid_workers(cell) -> list[User]:
     return []
 
 
+def cells_q(user: User, perm: Perm, prefix: str = "") -> Q | None:
+    """Rows whose cell (`<prefix>path`) lies in one of the grid subtrees the user holds with
+    `perm`; None when they hold none (default deny: the caller returns nothing)."""
+    scope = None
+    for a in active_assignments(user, perm):
+        if a.cell is not None:
+            part = Q(**{f"{prefix}path__startswith": a.cell.path})
+            scope = part if scope is None else scope | part
+    return scope
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    codes = path.strip("/").split("/")
+    return ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
+
+
+def communities_q(user: User, perm: Perm, prefix: str = "") -> Q | None:
+    """Like `cells_q`, and also the cells above each held cell: a grid worker assigned to one
+    grid works for the whole community it lies in (its time bank, lists, village matters).
+    Callers keep community-level cells."""
+    scope = None
+    for a in active_assignments(user, perm):
+        if a.cell is not None:
+            part = Q(**{f"{prefix}path__startswith": a.cell.path}) | Q(
+                **{f"{prefix}path__in": _ancestor_paths(a.cell.path)}
+            )
+            scope = part if scope is None else scope | part
+    return scope
+
+
 def grid_in_scope(user: User, perm: Perm, ref: str | None) -> GridCell:
     """The asked-for cell (code or id) if it lies in one of the user's grid scopes for `perm`;
     else the widest cell they hold. Out of scope answers like a missing cell: 404."""

@@ -5,24 +5,16 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Max, Q, QuerySet
 
-from wangge.accounts.permissions import Perm, active_assignments
+from wangge.accounts.permissions import Perm
+from wangge.accounts.queries import cells_q
 from wangge.care.models import Device, Enrolment, MissedCheckIn, Visit
 from wangge.grids.models import GridCell
 from wangge.lib.errors import NotFound
 from wangge.people.models import Household
 
 
-def _scope(user, perm: Perm, prefix: str) -> Q | None:
-    scope = None
-    for a in active_assignments(user, perm):
-        if a.cell is not None:
-            part = Q(**{f"{prefix}path__startswith": a.cell.path})
-            scope = part if scope is None else scope | part
-    return scope
-
-
 def _within(qs: QuerySet, user, perm: Perm, prefix: str) -> QuerySet:
-    scope = _scope(user, perm, prefix)
+    scope = cells_q(user, perm, prefix)
     return qs.filter(scope) if scope is not None else qs.none()
 
 

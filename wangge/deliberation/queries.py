@@ -9,24 +9,15 @@ subtrees lies inside it (a grid worker keeps the records of the village their gr
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from wangge.accounts.permissions import Perm, active_assignments, has_perm
+from wangge.accounts.permissions import Perm, has_perm
+from wangge.accounts.queries import communities_q
 from wangge.deliberation.models import CourtyardMeeting, DisclosureItem, Matter, Step
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import NotFound, PermissionDenied
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    codes = path.strip("/").split("/")
-    return ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
-
-
 def manageable_villages(user) -> QuerySet[GridCell]:
-    scope = None
-    for a in active_assignments(user, Perm.MANAGE_COMMUNITY):
-        if a.cell is None:
-            continue
-        part = Q(path__startswith=a.cell.path) | Q(path__in=_ancestor_paths(a.cell.path))
-        scope = part if scope is None else scope | part
+    scope = communities_q(user, Perm.MANAGE_COMMUNITY)
     if scope is None:
         return GridCell.objects.none()
     return GridCell.objects.filter(scope, level=GridLevel.COMMUNITY).defer("geometry")

@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from wangge.accounts.permissions import Perm, active_assignments
+from wangge.accounts.queries import communities_q
 from wangge.cases.models import Case
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import NotFound
@@ -20,8 +21,6 @@ from wangge.participation.models import (
     MicroWish,
     ServiceOrder,
 )
-
-COMMUNITY_DEPTH = 3  # county / township / community: a community's code is the third in a path
 
 
 def community_of(cell: GridCell) -> GridCell | None:
@@ -37,17 +36,7 @@ def community_of(cell: GridCell) -> GridCell | None:
 def _community_q(user, prefix: str = "community__") -> Q | None:
     """Communities the user works in: those under an assigned cell, and the one a grid worker's
     grid lies in (a grid worker serves the whole community's lists)."""
-    scope = None
-    for a in active_assignments(user, Perm.MANAGE_COMMUNITY):
-        if a.cell is None:
-            continue
-        if a.cell.level <= GridLevel.COMMUNITY:
-            part = Q(**{f"{prefix}path__startswith": a.cell.path})
-        else:
-            codes = a.cell.path.strip("/").split("/")
-            part = Q(**{f"{prefix}path": "/" + "/".join(codes[:COMMUNITY_DEPTH]) + "/"})
-        scope = part if scope is None else scope | part
-    return scope
+    return communities_q(user, Perm.MANAGE_COMMUNITY, prefix)
 
 
 def managed_communities(user) -> QuerySet[GridCell]:

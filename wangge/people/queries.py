@@ -1,30 +1,21 @@
 """Read side for the registry: every read starts from the grid subtrees the user holds with the
 permission (default deny); a household or resident outside them answers 404 like a missing one."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from wangge.accounts.permissions import Perm, active_assignments
+from wangge.accounts.permissions import Perm
+from wangge.accounts.queries import cells_q
 from wangge.lib.errors import NotFound
 from wangge.people.models import Household, Resident
 
 
-def _cells_q(user, perm: Perm, prefix: str) -> Q | None:
-    scope = None
-    for a in active_assignments(user, perm):
-        if a.cell is None:
-            continue  # a unit's staff have no households
-        part = Q(**{f"{prefix}path__startswith": a.cell.path})
-        scope = part if scope is None else scope | part
-    return scope
-
-
 def visible_households(user, perm: Perm = Perm.VIEW_RESIDENTS) -> QuerySet[Household]:
-    scope = _cells_q(user, perm, "cell__")
+    scope = cells_q(user, perm, "cell__")
     return Household.objects.filter(scope) if scope is not None else Household.objects.none()
 
 
 def visible_residents(user, perm: Perm = Perm.VIEW_RESIDENTS) -> QuerySet[Resident]:
-    scope = _cells_q(user, perm, "household__cell__")
+    scope = cells_q(user, perm, "household__cell__")
     if scope is None:
         return Resident.objects.none()
     return Resident.objects.filter(scope).select_related("household__cell")

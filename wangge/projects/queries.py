@@ -10,6 +10,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from wangge.accounts.permissions import Perm, active_assignments
+from wangge.accounts.queries import cells_q
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import NotFound
 from wangge.projects.models import (
@@ -28,13 +29,7 @@ _ID_NUMBER = re.compile(r"(?<![\dXx])(\d{4})\d{10}(\d{3}[\dXx])(?![\dXx])")
 
 
 def _cells_q(user, perm: Perm) -> Q | None:
-    scope = None
-    for a in active_assignments(user, perm):
-        if a.cell is None:
-            continue
-        part = Q(cell__path__startswith=a.cell.path)
-        scope = part if scope is None else scope | part
-    return scope
+    return cells_q(user, perm, "cell__")
 
 
 def _owner_q(user) -> Q | None:

@@ -13,7 +13,8 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from wangge.accounts.permissions import Perm, active_assignments
+from wangge.accounts.permissions import Perm
+from wangge.accounts.queries import communities_q
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import NotFound
 from wangge.timebank.models import (
@@ -42,26 +43,15 @@ def _sum(value) -> Decimal:
     return Decimal(value or 0).quantize(CENT)
 
 
-def _community_q(user, perm: Perm, prefix: str) -> Q | None:
-    scope = None
-    for a in active_assignments(user, perm):
-        if a.cell is None:
-            continue
-        codes = a.cell.path.strip("/").split("/")
-        part = Q(**{f"{prefix}path__startswith": a.cell.path}) | Q(**{f"{prefix}code__in": codes})
-        scope = part if scope is None else scope | part
-    return scope
-
-
 def visible_communities(user, perm: Perm = Perm.MANAGE_COMMUNITY) -> QuerySet[GridCell]:
-    scope = _community_q(user, perm, "")
+    scope = communities_q(user, perm, "")
     if scope is None:
         return GridCell.objects.none()
     return GridCell.objects.filter(scope, level=GridLevel.COMMUNITY).defer("geometry")
 
 
 def _in_scope(user, perm: Perm, model, prefix: str = "community__") -> QuerySet:
-    scope = _community_q(user, perm, prefix)
+    scope = communities_q(user, perm, prefix)
     return model.objects.filter(scope) if scope is not None else model.objects.none()
 
 

@@ -2,12 +2,26 @@
 ../shared/data is present)."""
 
 import csv
+import io
+import json
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
 
-from wangge.dispatch.classifier import NEVER, Prediction, TextClassifier, choose_threshold, load_csv
+from wangge.dispatch.classifier import (
+    MAGIC,
+    NEVER,
+    Prediction,
+    TextClassifier,
+    choose_threshold,
+    load_csv,
+)
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample.csv"
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "tipdm2020c"
@@ -88,7 +102,7 @@ def test_fit_records_cross_validated_metrics_progress_and_a_data_bound_version(s
     assert expected <= set(clf.metrics)
     assert clf.metrics["n_train"] == 56
     assert 0 <= clf.metrics["accuracy"] <= clf.metrics["top3_accuracy"] <= 1
-    assert clf.version.startswith("tfidf-char-v1:")
+    assert clf.version.startswith("tfidf-char-v2:")
     other = TextClassifier().fit(train_texts[1:], train_labels[1:])
     assert other.version != clf.version
     again = TextClassifier().fit(train_texts, train_labels)
@@ -165,3 +179,19 @@ def test_a_model_trained_on_real_messages_reaches_useful_accuracy():
     correct = sum(p == labels[i] for p, i in zip(predicted, held, strict=True))
     assert sorted(set(clf.classes_)) == LABELS
     assert correct / len(held) >= 0.7
+
+
+def test_a_model_stored_by_v1_still_loads_and_predicts(sample):
+    """v1 stored a TF-IDF + LinearSVC pipeline and a calibrator on its seven scores."""
+    texts, labels = sample
+    scorer = make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=(1, 3)), LinearSVC())
+    scorer.fit(texts, labels)
+    calibrator = LogisticRegression(max_iter=1000).fit(scorer.decision_function(texts), labels)
+    header = {"format": 1, "version": "tfidf-char-v1:000000000000", "classes": LABELS}
+    header |= {"threshold": 0.5, "metrics": {}}
+    body = io.BytesIO()
+    joblib.dump({"scorer": scorer, "calibrator": calibrator}, body)
+    stored = MAGIC + json.dumps(header).encode() + b"\n" + body.getvalue()
+    clf = TextClassifier.loads(stored)
+    assert clf.version == "tfidf-char-v1:000000000000"
+    assert clf.predict(["工厂偷排废水，河道被污染，水体发臭"])[0].label == "环境保护"

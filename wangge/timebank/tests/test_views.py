@@ -63,7 +63,8 @@ def test_the_secretary_confirms_approves_and_records_a_redemption_once(bank):
     claim = actions.claim_points(bank.chen, bank.rule, done_on=date(2025, 3, 3), actor=None)
     client = login(bank.secretary)
     page = client.get("/timebank/").content.decode()
-    assert ("陪老人散步" in page, "陈晨" in page, "大米" in page) == (True, True, True)
+    store = client.get("/timebank/store/").content.decode()
+    assert ("陪老人散步" in page, "陈晨" in page, "大米" in store) == (True, True, True)
 
     r = client.post(f"/timebank/tasks/{task.pk}/confirm/", follow=True)
     assert r.status_code == 200

@@ -200,7 +200,9 @@ class EnrolForm(KeyedForm):
 class TaskForm(KeyedForm):
     title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
     description = forms.CharField(
-        label=gettext_lazy("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=gettext_lazy("Task details (optional)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     hours = forms.DecimalField(
         label=gettext_lazy("Hours per volunteer"),

@@ -35,6 +35,7 @@ from wangge.cases.actions import add_event, notify
 from wangge.cases.models import DONE_STATES, Case, Category, Channel, EventKind, Priority
 from wangge.dispatch.actions import intake_case
 from wangge.lib.errors import Conflict, InvalidInput
+from wangge.lib.images import clean_image
 from wangge.people.models import Household, Resident
 
 EMERGENCY_CALL, SMOKE_ALARM, MISSED_CHECK_IN = "1101", "1102", "1103"
@@ -399,7 +400,7 @@ def record_visit(
         visitor=visitor,
         visited_at=_now(now),
         findings=(findings or "").strip(),
-        photo=photo or "",
+        photo=clean_image(photo, field="photo") if photo else "",  # no GPS of the home
         lon=lon,
         lat=lat,
         idempotency_key=idempotency_key or None,

@@ -49,6 +49,7 @@ from wangge.lib.errors import (
     NotFound,
     PayloadTooLarge,
 )
+from wangge.lib.images import clean_image
 from wangge.lib.masking import mask_name
 from wangge.lib.middleware import current_request_id
 
@@ -873,6 +874,7 @@ def add_attachment(
     content_type = (getattr(upload, "content_type", "") or "").split(";")[0]
     if content_type not in settings.WANGGE_ATTACHMENT_TYPES:
         raise InvalidInput(fields={"file": _("This file type is not accepted.")})
+    upload = clean_image(upload)  # a photo keeps its pixels, not the GPS position of a home
     try:
         with transaction.atomic():  # a savepoint: a concurrent retry may win the key
             attachment = Attachment.objects.create(

@@ -44,6 +44,7 @@ from wangge.deliberation.models import (
 )
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import Conflict, IllegalTransition, InvalidInput, PayloadTooLarge
+from wangge.lib.images import clean_image
 
 
 class ChangedMeanwhile(Conflict):
@@ -211,7 +212,8 @@ def _check_uploads(uploads: Iterable) -> list:
         content_type = (getattr(upload, "content_type", "") or "").split(";")[0]
         if content_type not in settings.WANGGE_ATTACHMENT_TYPES:
             raise InvalidInput(fields={"attachments": _("This file type is not accepted.")})
-    return uploads
+    # photos re-encoded without metadata before anything is written; a PDF passes unchanged
+    return [clean_image(upload, field="attachments") for upload in uploads]
 
 
 @transaction.atomic

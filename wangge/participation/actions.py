@@ -21,6 +21,7 @@ from wangge.audit.actions import record_audit
 from wangge.cases.models import Case, Category
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import Conflict, InvalidInput, PayloadTooLarge, PermissionDenied
+from wangge.lib.images import clean_image
 from wangge.participation.models import (
     OFFER_KINDS,
     ClaimantKind,
@@ -431,6 +432,7 @@ def post_wish(
         raise InvalidInput(fields={"wisher_phone": _("Enter a phone number.")})
     if photo:
         _check_photo(photo, field="photo")
+        photo = clean_image(photo, field="photo")  # the wall is public: pixels only
     try:
         with transaction.atomic():
             wish = MicroWish.objects.create(
@@ -543,6 +545,7 @@ def fulfil_wish(
             _("This is not possible while the wish is “%(state)s”."),
             state=wish.get_state_display(),
         )
+    photo = clean_image(photo, field="photo")  # the wall is public: pixels only
     wish.fulfilment_photo.save(photo.name[-80:], photo, save=False)
     won = _move_wish(
         wish,

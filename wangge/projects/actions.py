@@ -20,6 +20,7 @@ from wangge.accounts.permissions import Perm, active_assignments
 from wangge.audit.actions import record_audit
 from wangge.grids.models import GridCell
 from wangge.lib.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from wangge.lib.images import clean_image
 from wangge.projects import queries
 from wangge.projects.models import (
     STATE_TRANSITIONS,
@@ -98,6 +99,7 @@ def _save_photos(project, photos: Sequence, *, actor, update=None, record=None) 
     saved = []
     try:
         for upload in photos:
+            upload = clean_image(upload, field="photos")  # project photos are public
             saved.append(
                 ProjectPhoto.objects.create(
                     project=project,

@@ -14,6 +14,7 @@ from wangge.audit.models import PersonalDataAccess
 from wangge.cases.actions import dispatch_case, report_case
 from wangge.cases.models import Attachment, Case, Channel
 from wangge.dispatch.models import DispatchRecommendation, LabelledExample
+from wangge.lib.tests.photos import phone_photo
 
 
 def api(user) -> Client:
@@ -211,7 +212,8 @@ def test_attachments_are_stored_within_the_size_and_type_limits(world, report, s
     case = report("路灯不亮", category="0302")
     client = api(world.grid_worker_a1)
     url = f"/api/v1/cases/{case.pk}/attachments"
-    photo = SimpleUploadedFile("现场.png", b"\x89PNG" + b"0" * 100, content_type="image/png")
+    png = phone_photo(size=(4, 4), fmt="PNG")
+    photo = SimpleUploadedFile("现场.png", png, content_type="image/png")
     r = client.post(url, {"file": photo, "public": "true"})
     assert (r.status_code, r.json()["original_name"], r.json()["is_public"]) == (
         201,
@@ -235,7 +237,7 @@ def test_a_photo_sent_again_after_a_lost_signal_is_stored_once(world, report):
     url = f"/api/v1/cases/{case.pk}/attachments"
 
     def send():
-        photo = SimpleUploadedFile("现场.jpg", b"\xff\xd8" + b"0" * 100, content_type="image/jpeg")
+        photo = SimpleUploadedFile("现场.jpg", phone_photo(), content_type="image/jpeg")
         return client.post(url, {"file": photo}, HTTP_IDEMPOTENCY_KEY="photo-7f3a")
 
     first, again = send(), send()

@@ -14,9 +14,10 @@ from wangge.dispatch.actions import route_case
 from wangge.dispatch.models import DispatchRecommendation
 
 PHONE = "13812345678"
+# A real 2×2 PNG: photos are decoded and re-encoded without metadata before they are stored.
 PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360f8cf000000020001e221bc330000000049454e44ae426082"
+    "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a73"
+    "0000001649444154789c63d4eb0e6760606062606060606000000cc10114e1cda95c0000000049454e44ae426082"
 )
 
 
@@ -86,7 +87,8 @@ def test_photos_show_on_the_case_page_and_only_to_those_who_see_the_case(
 
     response = client.get(url)
     assert (response.status_code, response["Content-Type"]) == (200, "image/png")
-    assert b"".join(response.streaming_content) == PNG
+    body = b"".join(response.streaming_content)
+    assert body.startswith(b"\x89PNG") and body == photo.file.read()  # as stored: re-encoded
 
     client.force_login(world.grid_worker_b1)
     assert client.get(url).status_code == 404

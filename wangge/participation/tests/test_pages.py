@@ -12,7 +12,11 @@ from wangge.participation import actions
 from wangge.participation.models import ItemState, ListItem, MicroWish, OrderState, WishState
 
 PHONE, OTHER_PHONE, ID_NUMBER = "13812345678", "13698765432", "411422198001011234"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# A real 2×2 PNG: photos are decoded and re-encoded without metadata before they are stored.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a73"
+    "0000001649444154789c63d4eb0e6760606062606060606000000cc10114e1cda95c0000000049454e44ae426082"
+)
 
 
 def _numbers(html: str) -> list[str]:

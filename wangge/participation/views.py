@@ -21,6 +21,7 @@ from wangge.accounts.permissions import Perm, has_perm
 from wangge.cases.models import Category
 from wangge.lib.errors import DomainError, NotFound
 from wangge.lib.masking import mask_id_number, mask_name, mask_phone
+from wangge.lib.throttle import throttled, too_many_text
 from wangge.participation import actions
 from wangge.participation.matching import suggest_offers
 from wangge.participation.models import (
@@ -50,6 +51,10 @@ from wangge.participation.queries import (
     wall_counts,
     wall_wishes,
 )
+
+# Wishes one client (address) may send from the public wall per hour, against floods.
+WISH_LIMIT = 5
+HOUR = 3600
 
 # The public pages of community life, each taking the community code; a page whose app is not
 # installed (its URL name does not resolve) is left out.
@@ -546,7 +551,11 @@ def wishes_wall(request, code: str):
     status = 200
     if request.method == "POST":
         form = WishForm(request.POST, request.FILES)
-        if form.is_valid():
+        status = 400
+        if form.is_valid() and throttled(request, "wish", limit=WISH_LIMIT, per=HOUR):
+            form.add_error(None, too_many_text(HOUR))
+            status = 429
+        elif form.is_valid():
             data = form.cleaned_data
             wish = _done(
                 request,
@@ -565,7 +574,6 @@ def wishes_wall(request, code: str):
             )
             if wish is not None:
                 return redirect("wishes_wall", community.code)
-        status = 400
     context = {
         "community": community,
         "rows": _wall_rows(community),

@@ -10,12 +10,17 @@ from django.utils.translation import gettext_lazy as _
 
 from wangge.lib.errors import DomainError
 from wangge.lib.masking import mask_phone
+from wangge.lib.throttle import throttled, too_many_text
 from wangge.privacy import actions
 from wangge.privacy.models import PhoneCheck
 from wangge.privacy.queries import reads_of
 
 SESSION_CHECK, SESSION_VERIFIED = "privacy_check", "privacy_verified"
 VERIFIED_FOR = timedelta(minutes=30)
+# Codes one client (address) may ask for per hour, whatever the numbers: each one is a text
+# message sent at the county's cost. request_phone_check limits codes per number besides.
+CODE_LIMIT = 5
+HOUR = 3600
 
 
 class PhoneForm(forms.Form):
@@ -51,9 +56,13 @@ def my_data(request):
         return render(request, "privacy/reads.html", context)
     pending = PhoneCheck.objects.filter(pk=request.session.get(SESSION_CHECK) or 0).first()
     phone_form, code_form = PhoneForm(), CodeForm()
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and "phone" in request.POST:
         phone_form = PhoneForm(request.POST)
-        if phone_form.is_valid():
+        if phone_form.is_valid() and throttled(request, "my_data", limit=CODE_LIMIT, per=HOUR):
+            phone_form.add_error(None, too_many_text(HOUR))
+            status = 429
+        elif phone_form.is_valid():
             try:
                 pending = actions.request_phone_check(phone_form.cleaned_data["phone"])
             except DomainError as exc:
@@ -73,7 +82,6 @@ def my_data(request):
                 request.session[SESSION_VERIFIED] = pending.pk
                 request.session.pop(SESSION_CHECK, None)
                 return redirect("my_data")
-    status = 400 if request.method == "POST" else 200
     context = {
         "phone_form": phone_form,
         "code_form": code_form,

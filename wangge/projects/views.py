@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from wangge.accounts.permissions import Perm, active_assignments, has_perm
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import DomainError, NotFound
+from wangge.lib.throttle import throttled, too_many_text
 from wangge.projects import actions, queries
 from wangge.projects.forms import (
     CommentForm,
@@ -46,6 +47,9 @@ from wangge.projects.models import (
 QR_MAKE = {"error": "m", "micro": False}
 QR_SAVE = {"svg": {"scale": 8, "border": 4}, "png": {"scale": 10, "border": 4}}
 QR_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+# 码上议 comments one client (address) may send per hour, against floods.
+COMMENT_LIMIT = 10
+HOUR = 3600
 
 
 def _project_for(user, project_id: int, scope: str) -> LivelihoodProject:
@@ -414,7 +418,11 @@ def comment(request, project_id: int):
     project = _public_project(project_id)
     if request.method == "POST":
         form = CommentForm(request.POST)
-        if form.is_valid():
+        status = 400
+        if form.is_valid() and throttled(request, "comment", limit=COMMENT_LIMIT, per=HOUR):
+            form.add_error(None, too_many_text(HOUR))
+            status = 429
+        elif form.is_valid():
             data = form.cleaned_data
             try:
                 actions.submit_public_comment(
@@ -424,7 +432,6 @@ def comment(request, project_id: int):
                 _form_errors(form, exc)
             else:
                 return render(request, "projects/comment_done.html", {"project": project})
-        status = 400
     else:
         form = CommentForm(initial={"key": uuid.uuid4().hex})
         status = 200

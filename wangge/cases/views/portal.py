@@ -39,6 +39,7 @@ from wangge.dashboards.metrics import case_metrics
 from wangge.dispatch.actions import intake_case
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import Conflict, DomainError, NotFound
+from wangge.lib.throttle import throttled, too_many_text
 
 MAX_PHOTOS = 3
 # Days of history behind the public grid page's figures.
@@ -48,6 +49,11 @@ RECENT_CASES = 20
 QR_MAKE = {"error": "m", "micro": False}
 QR_SAVE = {"svg": {"scale": 8, "border": 4}, "png": {"scale": 10, "border": 4}}
 QR_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+# Forms one client (address) may send per hour, against floods; a household or an office
+# behind one router still has room.
+REPORT_LIMIT = 10
+RATE_LIMIT = 20
+HOUR = 3600
 
 
 class TrackForm(forms.Form):
@@ -334,7 +340,11 @@ def report(request, code: str = ""):
     status = 200
     if request.method == "POST":
         form = ReportForm(request.POST, request.FILES, need_place=cell is None)
-        if form.is_valid():
+        status = 400
+        if form.is_valid() and throttled(request, "report", limit=REPORT_LIMIT, per=HOUR):
+            form.add_error(None, too_many_text(HOUR))
+            status = 429
+        elif form.is_valid():
             try:
                 case = _take_in(request, form.cleaned_data, channel=channel, cell=cell)
             except DomainError as exc:
@@ -344,7 +354,6 @@ def report(request, code: str = ""):
         if form.has_error("key"):
             form.data = form.data.copy()
             form.data["key"] = uuid.uuid4().hex
-        status = 400
     else:
         form = ReportForm(initial={"key": uuid.uuid4().hex}, need_place=cell is None)
     context = {
@@ -493,6 +502,9 @@ def rate(request, code: str):
     form = RateForm(request.POST)
     if not form.is_valid():
         return _track_page(request, case, rate_form=form, status=400)
+    if throttled(request, "rate", limit=RATE_LIMIT, per=HOUR):
+        form.add_error(None, too_many_text(HOUR))
+        return _track_page(request, case, rate_form=form, status=429)
     try:
         rate_case(
             case,

@@ -22,6 +22,15 @@ def _default_language_afterwards():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Cached values (throttle counts, big-screen data) do not leak from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _forget_what_processes_remember():
     """A rolled-back test sends no signal: categories and tokens it made must not outlive it."""
     yield

@@ -104,6 +104,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 
+# One cache for every server process (throttle counts of the public forms, big-screen data): a
+# database table, created by migrate (audit/migrations/0002_cache_table.py).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "wangge_cache",
+        # Many clients × forms: keep culling rare so throttle counts are not dropped early.
+        "OPTIONS": {"MAX_ENTRIES": 100_000, "CULL_FREQUENCY": 4},
+    }
+}
+# Reverse proxies whose X-Forwarded-For names the client (addresses or CIDR ranges).
+WANGGE_TRUSTED_PROXIES = tuple(
+    p.strip() for p in env_str("WANGGE_TRUSTED_PROXIES", "").split(",") if p.strip()
+)
+
 AUTH_USER_MODEL = "accounts.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "/login/"

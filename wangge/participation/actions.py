@@ -21,7 +21,7 @@ from wangge.audit.actions import record_audit
 from wangge.cases.models import Case, Category
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import Conflict, InvalidInput, PayloadTooLarge, PermissionDenied
-from wangge.lib.images import clean_image
+from wangge.lib.images import clean_image, sniff_image
 from wangge.participation.models import (
     OFFER_KINDS,
     ClaimantKind,
@@ -42,8 +42,6 @@ from wangge.participation.queries import _community_q, community_of
 
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,18}[0-9]$")
 MAX_TAGS = 10
-# The first bytes of the image types a wall may show; the browser's word is not taken for it.
-IMAGE_MAGIC = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 
 def _now(now: datetime | None) -> datetime:
@@ -71,26 +69,14 @@ def clean_tags(tags) -> list[str]:
     return out[:MAX_TAGS]
 
 
-def image_type(upload) -> str | None:
-    """The image type a file really is (by its first bytes), or None."""
-    upload.seek(0)
-    head = upload.read(12)
-    upload.seek(0)
-    for magic, kind in IMAGE_MAGIC.items():
-        if head.startswith(magic):
-            return kind
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
 def _check_photo(upload, *, field: str) -> None:
     if upload.size > settings.WANGGE_ATTACHMENT_MAX_BYTES:
         raise PayloadTooLarge(
             _("The file is larger than %(mb)s MB."),
             mb=settings.WANGGE_ATTACHMENT_MAX_BYTES // (1024 * 1024),
         )
-    if image_type(upload) is None:
+    # By its first bytes: the browser's word is not taken for it.
+    if sniff_image(upload) is None:
         raise InvalidInput(fields={field: _("Choose a photo (JPEG, PNG or WebP).")})
 
 

@@ -20,6 +20,7 @@ from wangge.accounts.models import Unit
 from wangge.accounts.permissions import Perm, has_perm
 from wangge.cases.models import Category
 from wangge.lib.errors import DomainError, NotFound
+from wangge.lib.images import sniff_image
 from wangge.lib.masking import mask_id_number, mask_name, mask_phone
 from wangge.lib.throttle import throttled, too_many_text
 from wangge.participation import actions
@@ -592,7 +593,7 @@ def wish_photo(request, wish_id: int, which: str):
     if wish is None or field is None or not getattr(wish, field):
         raise Http404()
     handle = getattr(wish, field).open("rb")
-    kind = actions.image_type(handle)
+    kind = sniff_image(handle)
     if kind is None:
         raise Http404()
     response = FileResponse(handle, content_type=kind)

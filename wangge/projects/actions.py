@@ -20,7 +20,7 @@ from wangge.accounts.permissions import Perm, active_assignments
 from wangge.audit.actions import record_audit
 from wangge.grids.models import GridCell
 from wangge.lib.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from wangge.lib.images import clean_image
+from wangge.lib.images import clean_image, sniff_image
 from wangge.projects import queries
 from wangge.projects.models import (
     STATE_TRANSITIONS,
@@ -38,12 +38,6 @@ from wangge.projects.models import (
 
 MAX_PHOTOS = 3
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
-# The first bytes of each accepted type: a file named .jpg that is not a picture is refused.
-_MAGIC = {
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/webp": (b"RIFF",),
-}
 NOTE_MAX = 2000
 COMMENT_MIN, COMMENT_MAX = 5, 500
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
@@ -84,14 +78,9 @@ def _check_photos(photos: Sequence) -> None:
                 _("The file is larger than %(mb)s MB."),
                 mb=settings.WANGGE_ATTACHMENT_MAX_BYTES // (1024 * 1024),
             )
+        # The declared type must be what the first bytes say: a .jpg that is not a picture fails.
         content_type = (getattr(upload, "content_type", "") or "").split(";")[0]
-        upload.seek(0)
-        head = upload.read(12)
-        upload.seek(0)
-        ok = content_type in PHOTO_TYPES and head.startswith(_MAGIC[content_type])
-        if content_type == "image/webp":
-            ok = ok and head[8:12] == b"WEBP"
-        if not ok:
+        if content_type not in PHOTO_TYPES or sniff_image(upload) != content_type:
             raise InvalidInput(fields={"photos": _("Only JPEG, PNG or WebP photos are accepted.")})
 
 

@@ -47,9 +47,8 @@ from wangge.lib.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
-    PayloadTooLarge,
 )
-from wangge.lib.images import clean_image
+from wangge.lib.images import check_size, clean_image
 from wangge.lib.masking import mask_name
 from wangge.lib.middleware import current_request_id
 
@@ -866,11 +865,7 @@ def add_attachment(
         existing = Attachment.objects.filter(case=case, idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing, False
-    if upload.size > settings.WANGGE_ATTACHMENT_MAX_BYTES:
-        raise PayloadTooLarge(
-            _("The file is larger than %(mb)s MB."),
-            mb=settings.WANGGE_ATTACHMENT_MAX_BYTES // (1024 * 1024),
-        )
+    check_size(upload)
     content_type = (getattr(upload, "content_type", "") or "").split(";")[0]
     if content_type not in settings.WANGGE_ATTACHMENT_TYPES:
         raise InvalidInput(fields={"file": _("This file type is not accepted.")})

@@ -43,8 +43,8 @@ from wangge.deliberation.models import (
     rule_for,
 )
 from wangge.grids.models import GridCell, GridLevel
-from wangge.lib.errors import Conflict, IllegalTransition, InvalidInput, PayloadTooLarge
-from wangge.lib.images import clean_image
+from wangge.lib.errors import Conflict, IllegalTransition, InvalidInput
+from wangge.lib.images import check_size, clean_image
 
 
 class ChangedMeanwhile(Conflict):
@@ -204,11 +204,7 @@ def _meeting_fields(kind: str, *, body, expected, present, votes) -> dict:
 def _check_uploads(uploads: Iterable) -> list:
     uploads = list(uploads or ())
     for upload in uploads:
-        if upload.size > settings.WANGGE_ATTACHMENT_MAX_BYTES:
-            raise PayloadTooLarge(
-                _("The file is larger than %(mb)s MB."),
-                mb=settings.WANGGE_ATTACHMENT_MAX_BYTES // (1024 * 1024),
-            )
+        check_size(upload)
         content_type = (getattr(upload, "content_type", "") or "").split(";")[0]
         if content_type not in settings.WANGGE_ATTACHMENT_TYPES:
             raise InvalidInput(fields={"attachments": _("This file type is not accepted.")})

@@ -59,6 +59,13 @@ class _TooManyPixels(Exception):
     pass
 
 
+def check_size(upload) -> None:
+    """PayloadTooLarge for an upload over WANGGE_ATTACHMENT_MAX_BYTES (every stored file)."""
+    limit = settings.WANGGE_ATTACHMENT_MAX_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise PayloadTooLarge(_("The file is larger than %(mb)s MB."), mb=limit // (1024 * 1024))
+
+
 def content_type_of(upload) -> str:
     return (getattr(upload, "content_type", "") or "").split(";")[0].strip().lower()
 
@@ -87,9 +94,7 @@ def clean_image(upload, *, field: str = "file"):
         if declared.startswith("image/"):  # one we cannot read could not be cleaned either
             raise InvalidInput(fields={field: NOT_AN_IMAGE})
         return upload
-    limit = settings.WANGGE_ATTACHMENT_MAX_BYTES
-    if upload.size is not None and upload.size > limit:
-        raise PayloadTooLarge(_("The file is larger than %(mb)s MB."), mb=limit // (1024 * 1024))
+    check_size(upload)
     # Stored as what it says it is when that is one of ours (a .png that is really a JPEG is
     # re-encoded as PNG, so name, type and bytes agree); otherwise as what it really is.
     content_type = declared if declared in IMAGE_TYPES else real

@@ -10,7 +10,6 @@ told who was first. Posting a wish or placing an order with an Idempotency-Key c
 import re
 from datetime import datetime
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -20,8 +19,8 @@ from wangge.accounts.models import Assignment, Unit
 from wangge.audit.actions import record_audit
 from wangge.cases.models import Case, Category
 from wangge.grids.models import GridCell, GridLevel
-from wangge.lib.errors import Conflict, InvalidInput, PayloadTooLarge, PermissionDenied
-from wangge.lib.images import clean_image, sniff_image
+from wangge.lib.errors import Conflict, InvalidInput, PermissionDenied
+from wangge.lib.images import check_size, clean_image, sniff_image
 from wangge.participation.models import (
     OFFER_KINDS,
     ClaimantKind,
@@ -70,11 +69,7 @@ def clean_tags(tags) -> list[str]:
 
 
 def _check_photo(upload, *, field: str) -> None:
-    if upload.size > settings.WANGGE_ATTACHMENT_MAX_BYTES:
-        raise PayloadTooLarge(
-            _("The file is larger than %(mb)s MB."),
-            mb=settings.WANGGE_ATTACHMENT_MAX_BYTES // (1024 * 1024),
-        )
+    check_size(upload)
     # By its first bytes: the browser's word is not taken for it.
     if sniff_image(upload) is None:
         raise InvalidInput(fields={field: _("Choose a photo (JPEG, PNG or WebP).")})

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,8 +18,8 @@ from wangge.accounts.models import Unit, User
 from wangge.accounts.permissions import Perm, active_assignments
 from wangge.audit.actions import record_audit
 from wangge.grids.models import GridCell
-from wangge.lib.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from wangge.lib.images import clean_image, sniff_image
+from wangge.lib.errors import Conflict, InvalidInput, NotFound
+from wangge.lib.images import check_size, clean_image, sniff_image
 from wangge.projects import queries
 from wangge.projects.models import (
     STATE_TRANSITIONS,
@@ -73,11 +72,7 @@ def _check_photos(photos: Sequence) -> None:
     if len(photos) > MAX_PHOTOS:
         raise InvalidInput(fields={"photos": _("At most %(n)s photos.") % {"n": MAX_PHOTOS}})
     for upload in photos:
-        if upload.size > settings.WANGGE_ATTACHMENT_MAX_BYTES:
-            raise PayloadTooLarge(
-                _("The file is larger than %(mb)s MB."),
-                mb=settings.WANGGE_ATTACHMENT_MAX_BYTES // (1024 * 1024),
-            )
+        check_size(upload)
         # The declared type must be what the first bytes say: a .jpg that is not a picture fails.
         content_type = (getattr(upload, "content_type", "") or "").split(";")[0]
         if content_type not in PHOTO_TYPES or sniff_image(upload) != content_type:

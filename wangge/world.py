@@ -96,6 +96,8 @@ CATEGORIES = [
 ]
 # Only devices and the care sweep raise these; reporters do not pick them.
 RAISED_BY_SYSTEM = {"1101", "1102", "1103"}
+# Care is never shown on public pages (their cases name the people cared for).
+NOT_PUBLIC = {"11", *RAISED_BY_SYSTEM}
 
 
 @dataclass
@@ -240,6 +242,7 @@ def build_world(*, townships: int = 2, communities: int = 2, grids_per_community
                 "owner": world.units.get(owner) if owner else None,
                 "grid_level": grid_level,
                 "raised_by_system": code in RAISED_BY_SYSTEM,
+                "is_public": code not in NOT_PUBLIC,
             },
         )
     policies = [

@@ -2,7 +2,8 @@
 
 Every model field that is an `EncryptedTextField` is read as stored (the Fernet token, not the
 clear text), checked to open with a configured key, and rewritten with the current key; keyed
-hashes beside them (a model's `BLIND_INDEXES`) are recomputed. Nothing is written unless every
+hashes beside them (a model's `BLIND_INDEXES`, of the value as its `BLIND_INDEX_NORMALISERS`
+write it) are recomputed. Nothing is written unless every
 stored token opens: a value no key opens is reported, never overwritten.
 """
 
@@ -60,9 +61,13 @@ def rotate_personal_data(*, dry_run: bool = False) -> Rotation:
                 if not current:
                     updates[f.column] = encrypt(value)
             indexes = getattr(model, "BLIND_INDEXES", {})
+            normalisers = getattr(model, "BLIND_INDEX_NORMALISERS", {})
             for index, source in indexes.items():
                 value = next((v for f, (v, _) in clear.items() if f.name == source), "")
-                updates[model._meta.get_field(index).column] = blind_index(value) if value else ""
+                value = normalisers[index](value) if index in normalisers else value
+                field = model._meta.get_field(index)
+                empty = None if field.null else ""
+                updates[field.column] = blind_index(value) if value else empty
             if updates:
                 sets = ", ".join(f"{qn(c)} = %s" for c in updates)
                 with connection.cursor() as cursor:

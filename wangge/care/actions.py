@@ -33,9 +33,11 @@ from wangge.care.models import (
 )
 from wangge.cases.actions import add_event, notify
 from wangge.cases.models import DONE_STATES, Case, Category, Channel, EventKind, Priority
+from wangge.cases.queries import VISIT_KEY_PREFIX
 from wangge.dispatch.actions import intake_case
 from wangge.lib.errors import Conflict, InvalidInput
 from wangge.lib.images import clean_image
+from wangge.lib.masking import mask_name
 from wangge.people.models import Household, Resident
 
 EMERGENCY_CALL, SMOKE_ALARM, MISSED_CHECK_IN = "1101", "1102", "1103"
@@ -190,9 +192,9 @@ def _climb(alert: MissedCheckIn, *, now: datetime) -> bool:
     case = _urgent_case(
         household=resident.household,
         category=MISSED_CHECK_IN,
-        title=_("No check-in today: %(name)s") % {"name": resident.name},
+        title=_("No check-in today: %(name)s") % {"name": mask_name(resident.name)},
         description=_("Nobody confirmed %(name)s is well after %(n)s carer(s) were asked.")
-        % {"name": resident.name, "n": len(carers)},
+        % {"name": mask_name(resident.name), "n": len(carers)},
         key=f"care-missed:{alert.pk}",
         priority=Priority.URGENT,
         now=now,
@@ -203,6 +205,8 @@ def _climb(alert: MissedCheckIn, *, now: datetime) -> bool:
 
 
 def _urgent_case(*, household: Household, category: str, title, description, key, priority, now):
+    """A case the system raises about someone at home: its title and description name them
+    masked (张**) and never hold the address; `address` is for the staff who go there."""
     case, _created = intake_case(
         channel=Channel.SENSOR,
         title=str(title)[:200],
@@ -311,7 +315,7 @@ def _alarm_case(device: Device, event: DeviceEvent, *, now: datetime) -> tuple[C
     case = _urgent_case(
         household=household,
         category=ALARM_CATEGORY[device.kind],
-        title=_("%(device)s: %(address)s") % {"device": label, "address": household.address},
+        title=_alarm_title(device, label),
         description=_("%(device)s %(serial)s went off at %(time)s.")
         % {"device": label, "serial": device.serial, "time": _local(event.occurred_at)},
         key=f"device:{device.serial}:{event.message_id}",
@@ -331,6 +335,18 @@ def _alarm_case(device: Device, event: DeviceEvent, *, now: datetime) -> tuple[C
             dedupe_key=f"care-alarm:{case.pk}:{carer.pk}",
         )
     return case, False
+
+
+def _alarm_title(device: Device, label: str) -> str:
+    """The device and whom it watches, masked (张**); never the address, which the case keeps
+    for the staff who go there."""
+    person = (
+        device.resident
+        or device.household.residents.filter(moved_out_at__isnull=True).order_by("id").first()
+    )
+    if person is None:
+        return str(label)
+    return _("%(device)s: %(name)s") % {"device": label, "name": mask_name(person.name)}
 
 
 def _door_check_in(device: Device, at: datetime) -> CheckIn | None:
@@ -424,7 +440,7 @@ def visit_to_case(visit: Visit, *, actor, title: str, category: Category | None 
         channel=Channel.PATROL,
         title=title[:200],
         description=visit.findings,
-        idempotency_key=f"visit:{visit.pk}",
+        idempotency_key=f"{VISIT_KEY_PREFIX}{visit.pk}",
         cell=household.cell,
         lon=visit.lon,
         lat=visit.lat,

@@ -40,6 +40,7 @@ from wangge.cases.models import (
 )
 from wangge.grids.locate import locate
 from wangge.grids.models import GridCell, GridLevel
+from wangge.lib.crypto import phone_index
 from wangge.lib.db import insert_with_child
 from wangge.lib.errors import (
     CaseChangedMeanwhile,
@@ -306,6 +307,7 @@ def report_case(
         anonymous=anonymous,
         reporter_name="" if anonymous else (reporter_name or "").strip()[:50],
         reporter_phone=phone,
+        reporter_phone_index=phone_index(phone),
         reporter_user=reporter_user,
         external_ref=external_ref or "",
         reported_at=now,

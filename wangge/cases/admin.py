@@ -13,7 +13,8 @@ from wangge.cases.models import (
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "parent", "owner", "grid_level", "is_active"]
+    list_display = ["code", "name", "parent", "owner", "grid_level", "is_public", "is_active"]
+    list_filter = ["is_public", "raised_by_system", "is_active"]
     search_fields = ["name", "code"]
 
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from wangge.lib.crypto import EncryptedTextField
+from wangge.lib.crypto import EncryptedTextField, phone_digits
 
 
 class CaseState(models.TextChoices):
@@ -123,6 +123,9 @@ class Category(models.Model):
     grid_level = models.BooleanField(_("handled at grid level"), default=False)
     # Raised by devices and the care sweep (烟感报警, 未按时报平安): not offered to reporters.
     raised_by_system = models.BooleanField(_("raised by the system"), default=False)
+    # Cases of a public category may show on residents' pages (their title, never who); care
+    # (关爱服务) and device categories never do. Not public unless marked.
+    is_public = models.BooleanField(_("shown on public pages"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -198,6 +201,9 @@ class Case(models.Model):
     anonymous = models.BooleanField(_("anonymous"), default=False)
     reporter_name = models.CharField(_("reporter name"), max_length=50, blank=True)
     reporter_phone = EncryptedTextField(_("reporter phone"), blank=True)
+    # A keyed hash of the reporter's phone (its digits): 我的数据 finds the reads of it. NULL
+    # without a phone (intake writes a NULL as a literal, not one more parameter).
+    reporter_phone_index = models.CharField(max_length=32, null=True, blank=True, editable=False)
     reporter_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -301,7 +307,17 @@ class Case(models.Model):
                 condition=models.Q(routing_pending=True),
                 name="case_routing_pending_idx",
             ),
+            models.Index(
+                fields=["reporter_phone_index"],
+                condition=models.Q(reporter_phone_index__isnull=False),
+                name="case_reporter_phone_idx",
+            ),
         ]
+
+    # Keyed hashes beside encrypted fields (recomputed by `wangge pii rotate`), each of the
+    # value as `phone_digits` writes it, so "138-1234-5678" and "13812345678" are one phone.
+    BLIND_INDEXES = {"reporter_phone_index": "reporter_phone"}
+    BLIND_INDEX_NORMALISERS = {"reporter_phone_index": phone_digits}
 
     def __str__(self):
         return f"{self.tracking_code} {self.title}"

@@ -15,6 +15,7 @@ from wangge.cases.models import (
     Case,
     CaseTask,
     Category,
+    Channel,
     SupervisionOrder,
     SupervisionState,
     TaskRole,
@@ -80,6 +81,32 @@ def get_case_by_tracking_code(code: str) -> Case:
 # 反馈 is written by whoever handles the case or dispatches it (the hotline answers residents).
 REPLY_PERMS = (Perm.HANDLE_CASE, Perm.DISPATCH_CASE)
 ORDER_RELATED = ("case", "unit", "opened_by", "answered_by")
+
+
+# --- what residents' pages may show ----------------------------------------------------------
+
+# Cases a visit to a household became (care.actions.visit_to_case keys them so): what a grid
+# worker found in someone's home is care work, whatever category it was given.
+VISIT_KEY_PREFIX = "visit:"
+
+
+def public_q(prefix: str = "") -> Q:
+    """Cases a public page may list or count: of a category marked public, never raised by a
+    device or the care sweep (the sensor channel), never from a household visit."""
+    return (
+        Q(**{f"{prefix}category__is_public": True})
+        & ~Q(**{f"{prefix}channel": Channel.SENSOR})
+        & ~Q(
+            **{
+                f"{prefix}channel": Channel.PATROL,
+                f"{prefix}idempotency_key__startswith": VISIT_KEY_PREFIX,
+            }
+        )
+    )
+
+
+def public_cases() -> QuerySet[Case]:
+    return Case.objects.filter(public_q())
 
 
 def get_case_for_any(user: User, case_id: int, perms: tuple[Perm, ...]):

@@ -67,6 +67,21 @@ def blind_index(value: str) -> str:
     return hmac.new(settings.PII_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def phone_digits(phone: str) -> str:
+    """A phone number as its digits, without China's +86: the same phone written with spaces,
+    dashes or a country code gives one keyed hash."""
+    digits = "".join(c for c in phone or "" if c.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits
+
+
+def phone_index(phone: str) -> str | None:
+    """The keyed hash of a phone's digits (None without a phone)."""
+    digits = phone_digits(phone)
+    return blind_index(digits) if digits else None
+
+
 class EncryptedTextField(models.TextField):
     """Stores text encrypted; reads decrypt transparently. Empty stays empty."""
 

@@ -1,8 +1,9 @@
 """Read side of Open311: which cases are listed, and each as a GeoReport `request` row.
 
 Only cases received through Open311 are listed: cases from the hotline or patrols often carry
-personal details in their free text, and their reporters never agreed to publication. Personal
-data (names, phone, e-mail, device and account ids) is never part of a row.
+personal details in their free text, and their reporters never agreed to publication. Of those,
+only cases of a public category (`cases.queries.public_cases`: never care). Personal data
+(names, phone, e-mail, device and account ids) is never part of a row.
 """
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone, translation
 
 from wangge.cases.models import DONE_STATES, Audience, Case, CaseEvent, Channel, EventKind
+from wangge.cases.queries import public_cases, public_q
 
 LISTED_CHANNELS = (Channel.OPEN311,)
 MAX_REQUESTS = 1000
@@ -32,7 +34,8 @@ def status_of(case: Case) -> str:
 def listed_requests() -> QuerySet[Case]:
     public_events = CaseEvent.objects.filter(audience=Audience.PUBLIC).order_by("occurred_at", "id")
     return (
-        Case.objects.filter(channel__in=LISTED_CHANNELS, category__isnull=False)
+        public_cases()
+        .filter(channel__in=LISTED_CHANNELS)
         .select_related("category", "unit", "handling_cell", "open311")
         .prefetch_related(Prefetch("events", queryset=public_events, to_attr="public_events"))
     )
@@ -108,9 +111,9 @@ def update_status(event: CaseEvent, case: Case) -> str:
 def listed_updates(start, end) -> QuerySet[CaseEvent]:
     return (
         CaseEvent.objects.filter(
+            public_q("case__"),
             audience=Audience.PUBLIC,
             case__channel__in=LISTED_CHANNELS,
-            case__category__isnull=False,
             occurred_at__gte=start,
             occurred_at__lt=end,
         )

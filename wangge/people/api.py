@@ -4,14 +4,15 @@ of a clear ID or phone number. Outside the caller's subtrees a resident answers 
 from datetime import date
 
 from django.db.models import Q
+from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
 from wangge.accounts.permissions import Perm, has_perm
 from wangge.lib.errors import PermissionDenied
-from wangge.lib.masking import mask_id_number, mask_phone
+from wangge.lib.masking import age_on, mask_id_number, mask_phone
 from wangge.people import actions
-from wangge.people.queries import get_resident_for, shown_tags, visible_residents
+from wangge.people.queries import get_resident_for, may_reveal, shown_tags, visible_residents
 
 router = Router(tags=["registry"])
 
@@ -25,13 +26,28 @@ class ResidentOut(Schema):
     id: int
     name: str
     gender: str
-    birth_date: date | None
-    id_number: str = Field(..., description="masked, e.g. 4114**********1234")
-    phone: str = Field(..., description="masked, e.g. 138****1234")
+    age: int | None = Field(..., description="whole years today")
+    birth_date: date | None = Field(
+        ...,
+        description="only for callers who may reveal this resident's personal data; null "
+        "otherwise (beside the masked ID number it would narrow it down)",
+    )
+    id_number: str = Field(
+        ..., description="masked: the first four digits, e.g. 4114**************"
+    )
+    phone: str = Field(..., description="masked: the last four digits, e.g. *******1234")
     grid: str
     address: str
     door: str
     tags: list[TagOut]
+
+    @staticmethod
+    def resolve_age(obj) -> int | None:
+        return age_on(obj.birth_date, timezone.localdate())
+
+    @staticmethod
+    def resolve_birth_date(obj, context) -> date | None:
+        return obj.birth_date if may_reveal(context["request"].auth, obj) else None
 
     @staticmethod
     def resolve_id_number(obj) -> str:

@@ -12,17 +12,18 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from wangge.accounts.permissions import Perm, has_perm
 from wangge.accounts.queries import grid_in_scope
 from wangge.lib.errors import DomainError, NotFound, PermissionDenied
-from wangge.lib.masking import mask_id_number, mask_phone
+from wangge.lib.masking import age_on, mask_id_number, mask_phone
 from wangge.people import actions
 from wangge.people.importing import read_table
 from wangge.people.models import Tag
-from wangge.people.queries import get_resident_for, shown_tags, visible_residents
+from wangge.people.queries import get_resident_for, may_reveal, shown_tags, visible_residents
 
 MAX_UPLOAD = 5 * 1024 * 1024
 
@@ -68,9 +69,14 @@ def registry(request):
         residents = residents.filter(name__contains=name)
     page = Paginator(residents.order_by("household__cell__path", "household__door", "id"), 50)
     page = page.get_page(request.GET.get("page"))
+    today = timezone.localdate()
     rows = [
         {
             "resident": r,
+            "age": age_on(r.birth_date, today),
+            # The birth date beside a masked ID number narrows it down: only for those who
+            # may reveal the number anyway (through the logged reveal).
+            "birth_date": r.birth_date if may_reveal(request.user, r) else None,
             "id_number": mask_id_number(r.id_number),
             "phone": mask_phone(r.phone),
             "tags": shown_tags(request.user, r),

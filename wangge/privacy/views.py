@@ -52,7 +52,7 @@ def _failed(form, exc: DomainError) -> None:
 def my_data(request):
     check = _verified(request)
     if check is not None:
-        context = {"phone": mask_phone(check.phone), "reads": reads_of(check.phone_index)[:500]}
+        context = {"phone": mask_phone(check.phone), "reads": reads_of(check.phone)[:500]}
         return render(request, "privacy/reads.html", context)
     pending = PhoneCheck.objects.filter(pk=request.session.get(SESSION_CHECK) or 0).first()
     phone_form, code_form = PhoneForm(), CodeForm()

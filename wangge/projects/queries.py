@@ -13,6 +13,7 @@ from wangge.accounts.permissions import Perm, active_assignments
 from wangge.accounts.queries import cells_q
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import NotFound
+from wangge.lib.masking import mask_id_number, mask_phone
 from wangge.projects.models import (
     CommentStatus,
     LivelihoodProject,
@@ -24,8 +25,8 @@ from wangge.projects.models import (
 # Levels whose code opens a public list: a township's or a community's projects.
 PUBLIC_LEVELS = (GridLevel.COUNTY, GridLevel.TOWNSHIP, GridLevel.COMMUNITY)
 # What looks like a mainland mobile or ID number inside free text (a resident may type one).
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![\dXx])(\d{4})\d{10}(\d{3}[\dXx])(?![\dXx])")
+_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_ID_NUMBER = re.compile(r"(?<![\dXx])\d{17}[\dXx](?![\dXx])")
 
 
 def _cells_q(user, perm: Perm) -> Q | None:
@@ -228,5 +229,5 @@ def get_comment_for(user, comment_id: int) -> PublicComment:
 
 def masked_text(text: str) -> str:
     """Free text as the public reads it: a phone or ID number typed into it is masked."""
-    text = _ID_NUMBER.sub(lambda m: f"{m.group(1)}{'*' * 10}{m.group(2)}", text)
-    return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+    return _MOBILE.sub(lambda m: mask_phone(m.group(0)), text)

@@ -104,7 +104,7 @@ def test_the_detail_masks_the_phone_shows_staff_the_internal_timeline_and_reveal
         "回访核实",
     )
     detail = client.get(f"/api/v1/cases/{case.pk}").json()
-    assert (detail["reporter_name"], detail["reporter_phone"]) == ("张三", "138****1234")
+    assert (detail["reporter_name"], detail["reporter_phone"]) == ("张三", "*******1234")
     assert [(e["kind"], e["audience"]) for e in detail["events"]] == [
         ("report", "public"),
         ("reveal", "internal"),

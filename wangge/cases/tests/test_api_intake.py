@@ -60,7 +60,7 @@ def test_every_channel_runs_the_whole_loop_through_the_api(
     assert (case["state"], case["channel"], case["reporter_phone"]) == (
         "dispatched",
         channel,
-        "138****1234",
+        "*******1234",
     )
     assert ((case["unit"] or {}).get("code"), (case["assignee"] or {}).get("id")) == (
         unit_code,

@@ -34,8 +34,8 @@ from wangge.cases.models import (
     Outcome,
     Satisfaction,
 )
-from wangge.cases.queries import get_case_by_tracking_code
-from wangge.dashboards.metrics import case_metrics
+from wangge.cases.queries import VISIT_KEY_PREFIX, get_case_by_tracking_code, public_cases
+from wangge.dashboards.metrics import metrics_of
 from wangge.dispatch.actions import intake_case
 from wangge.grids.models import GridCell, GridLevel
 from wangge.lib.errors import Conflict, DomainError, NotFound
@@ -458,12 +458,27 @@ def _track_page(request, case: Case, *, rate_form=None, status=200):
     context = {
         "form": TrackForm(initial={"code": case.tracking_code}),
         "case": case,
+        "title": _track_title(case),
         "timeline": timeline,
         "photos": case.attachments.filter(is_public=True).count(),
         "can_rate": case.state == CaseState.RESOLVED,
         "rate_form": rate_form or RateForm(),
     }
     return render(request, "cases/portal/track.html", context, status=status)
+
+
+def _track_title(case: Case) -> str:
+    """The title the tracking page shows. A resident's own report shows their own words; a case
+    about someone else's care (a device alarm, a missed check-in, a household visit, or any case
+    of a category not marked public) shows only its category: its tracking code is sent to
+    carers and may be passed on, and must not say whom it is about."""
+    from_visit = case.channel == Channel.PATROL and (case.idempotency_key or "").startswith(
+        VISIT_KEY_PREFIX
+    )
+    private = case.category_id is not None and not case.category.is_public
+    if case.channel == Channel.SENSOR or from_visit or private:
+        return case.category.name if case.category_id else gettext("Request")
+    return case.title
 
 
 def track(request, code: str = ""):
@@ -538,12 +553,17 @@ def _percent(share: float | None) -> int | None:
 def grid_page(request, code: str):
     """A grid's public page: where it sits, what was recently resolved there and how well
     (on time, satisfaction) over the last 90 days. Cases show title, category, dates and the
-    outcome only: no names, no phone numbers, no staff."""
+    outcome only: no names, no phone numbers, no staff; and only public cases are listed or
+    counted (`public_cases`: care and device cases never)."""
     cell = _public_cell(code)
     now = timezone.now()
-    metrics = case_metrics(cell=cell, start=now - timedelta(days=METRICS_DAYS), end=now, now=now)
+    here = public_cases().filter(cell__path__startswith=cell.path)
+    metrics = metrics_of(
+        here.filter(reported_at__gte=now - timedelta(days=METRICS_DAYS), reported_at__lt=now),
+        now=now,
+    )
     recent = (
-        Case.objects.filter(cell__path__startswith=cell.path, resolved_at__isnull=False)
+        here.filter(resolved_at__isnull=False)
         .select_related("category")
         .only("title", "category__name", "reported_at", "resolved_at", "outcome")
         .order_by("-resolved_at", "-id")[:RECENT_CASES]

@@ -97,7 +97,7 @@ def test_each_org_and_member_leaves_an_audit_row_with_the_phone_masked(world, co
                 "name": "张伟",
                 "org": committee.pk,
                 "cell": world.grid_a1.parent.code,
-                "phone": "139****5678",
+                "phone": "*******5678",
                 "central_household": False,
             },
         ),

@@ -30,7 +30,7 @@ def test_a_resident_sees_who_read_their_number_once_the_phone_is_proven(world):
     r = browser.post("/my-data/", {"phone": PHONE})
     assert r.status_code == 302
     page = browser.get("/my-data/").content.decode()
-    assert "138****5678" in page and "通知领取高龄津贴" not in page
+    assert "*******5678" in page and "通知领取高龄津贴" not in page
 
     wrong = browser.post("/my-data/", {"code": "000000" if sent_code() != "000000" else "111111"})
     assert wrong.status_code == 400 and "通知领取高龄津贴" not in wrong.content.decode()

@@ -52,8 +52,8 @@ def test_a_secretary_confirms_a_task_and_reads_the_volunteers_statement(bank):
     ]
     members = client.get("/api/v1/timebank/members").json()
     assert {m["name"]: m["phone"] for m in members} == {
-        "王安娜": "138****1111",
-        "李博": "139****2222",
+        "王安娜": "*******1111",
+        "李博": "*******2222",
         "陈晨": "",
     }
 

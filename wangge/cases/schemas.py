@@ -226,7 +226,7 @@ class CaseOut(Schema):
     external_ref: str
     anonymous: bool
     reporter_name: str
-    reporter_phone: str = Field(..., description="masked, e.g. 138****1234")
+    reporter_phone: str = Field(..., description="masked: the last four digits, e.g. *******1234")
     lon: float | None
     lat: float | None
     address: str

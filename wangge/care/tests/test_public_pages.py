@@ -184,3 +184,25 @@ def test_only_public_categories_are_listed_or_counted(world, report, care_cases)
         assert listed in requests and private not in requests
     assert client.get(f"/open311/v2/requests/{private}.json").status_code == 404
     assert Case.objects.get(tracking_code=private).channel == Channel.OPEN311
+
+
+def test_titles_raised_before_are_masked_by_the_migration(world, care_cases, grandma):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    missed, alarm, found = care_cases
+    Case.objects.filter(pk=missed.pk).update(
+        title=f"今日未报平安：{NAME}", description=f"经1位照护人询问，仍无人确认{NAME}平安。"
+    )
+    Case.objects.filter(pk=alarm.pk).update(title=f"紧急呼叫按钮：{ADDRESS}")
+    migration = import_module("wangge.care.migrations.0002_mask_names_in_generated_titles")
+    migration.mask_generated_titles(apps, None)
+
+    missed.refresh_from_db(), alarm.refresh_from_db(), found.refresh_from_db()
+    assert (missed.title, missed.description) == (
+        "今日未报平安：张**",
+        "经1位照护人询问，仍无人确认张**平安。",
+    )
+    assert (alarm.title, alarm.address) == ("紧急呼叫按钮：张**", f"{ADDRESS} 101")
+    assert found.title == f"{NAME}家楼道灯坏了"  # a grid worker's own words are left alone
